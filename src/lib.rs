@@ -1,0 +1,36 @@
+//! tickstream: a simulated stock market streamed to the browser over Server-Sent Events,
+//! with WebSocket and polling carrying the same stream for comparison.
+//!
+//! Crate map (one crate, built twice by cargo-leptos: `ssr` for the server binary,
+//! `hydrate` for the browser's WebAssembly):
+//!
+//! | module | built for | what it is | invariant |
+//! |---|---|---|---|
+//! | [`wire`] | both | the envelope, event ids, payloads, SSE framing | the only place that knows field and event names |
+//! | `market` | server | the pure market simulator | no wall clock, no I/O, no global RNG: same seed, same events |
+//! | `server` | server | driver, hub, bus, transports, routes, shutdown | only `server::driver` reads the wall clock; streams end on shutdown |
+//! | [`ui`] | both | Leptos components, the reactive market store | never knows which transport is live |
+//! | `client` | browser | the transports as the browser speaks them | the only module that touches EventSource and friends |
+
+pub mod ui;
+pub mod wire;
+
+#[cfg(feature = "hydrate")]
+pub mod client;
+#[cfg(feature = "ssr")]
+pub mod market;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The browser's entry point: attaches the server-rendered page to the reactive app, starts
+/// the live feed, then marks `<body data-hydrated>` so tests know clicks will land.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(|| {
+        leptos::prelude::provide_context(client::live_feed());
+        leptos::prelude::view! { <ui::App/> }
+    });
+    client::mark_hydrated();
+}

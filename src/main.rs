@@ -1,0 +1,55 @@
+//! The `tickstream` server binary: wiring only. Settings come from flags and environment
+//! (`tickstream --help`); everything else lives in the library's `server` module.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    use tickstream::server::{self, config::Config, shutdown, Server};
+    use tokio_util::sync::CancellationToken;
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tickstream=info".into()),
+        )
+        .init();
+
+    // Bad flags print clap's message and exit with status 2.
+    let config = Config::parse();
+    let started = async {
+        let leptos = server::leptos_options(&config)?;
+        let addr = config.addr.unwrap_or(leptos.site_addr);
+        let token = CancellationToken::new();
+        let (state, driver) = server::assemble(config, leptos, token.clone())?;
+        tokio::spawn(shutdown::cancel_on_signal(token));
+        Server::start(state, driver, addr).await
+    };
+    let server = match started.await {
+        Ok(server) => server,
+        Err(err) => {
+            eprintln!("tickstream: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("serving the market on http://{}", server.addr);
+    match server.task.await {
+        Ok(Ok(())) => {
+            tracing::info!("stopped");
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(Err(err)) => {
+            eprintln!("tickstream: the server failed: {err}");
+            std::process::ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("tickstream: the server task failed: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The binary is built with `--features ssr`; the browser build has no `main`.
+}

@@ -1,0 +1,113 @@
+//! The event bus: how published events reach every connection, and how a connection that
+//! comes back finds what it missed.
+//!
+//! A [`Bus`] keeps a bounded history of [`Published`] events and fans each one out to every
+//! live subscriber. Subscribing is atomic with respect to publishing: the events a
+//! subscription replays and the events it then receives live follow each other with no gap
+//! and no duplicate. A subscriber that falls too far behind is told so ([`Live::Lagged`]);
+//! nothing is dropped silently and no subscriber can make the bus buffer without bound.
+//!
+//! [`memory::MemoryBus`] is the default: one process, a tokio broadcast channel and a ring.
+
+pub mod memory;
+
+use crate::wire::{EventId, EventType};
+use bytes::Bytes;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// One event, encoded once for every transport and shared by every connection.
+#[derive(Debug)]
+pub struct Published {
+    pub id: EventId,
+    pub kind: EventType,
+    /// Publish time, milliseconds since the Unix epoch (also inside the JSON).
+    pub ts: u64,
+    /// The symbols the event is about; empty for market-wide events.
+    pub symbols: Vec<String>,
+    /// The envelope as one line of JSON (WebSocket text frame, polling batch item).
+    pub json: Bytes,
+    /// The complete SSE message, blank line included.
+    pub sse: Bytes,
+}
+
+/// Why a subscription cannot continue from the id it asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetReason {
+    /// The id is not an event id at all.
+    MalformedId,
+    /// The id belongs to a history this server does not have (a restart, another market).
+    OtherEpoch,
+    /// The id is from this history but newer than anything published.
+    UnknownId,
+    /// The events after the id have already left the bounded history.
+    TooOld,
+    /// The subscriber fell behind the live stream by more than its backlog.
+    Lagged,
+}
+
+impl ResetReason {
+    /// The `reason` carried in the `reset` event.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResetReason::MalformedId => "malformed_id",
+            ResetReason::OtherEpoch => "other_epoch",
+            ResetReason::UnknownId => "unknown_id",
+            ResetReason::TooOld => "too_old",
+            ResetReason::Lagged => "lagged",
+        }
+    }
+}
+
+/// Where a new subscription starts.
+#[derive(Debug)]
+pub enum Start {
+    /// No id was given: the subscriber needs a snapshot.
+    Fresh,
+    /// The id was found: these are the events after it, oldest first (maybe none).
+    Replay(Vec<Arc<Published>>),
+    /// The id cannot be continued: the subscriber needs a `reset` and a snapshot.
+    Reset(ResetReason),
+}
+
+/// A subscription: where it starts, then the live events after that start.
+pub struct Subscription {
+    pub start: Start,
+    pub live: LiveReceiver,
+}
+
+/// The live half of a subscription.
+pub struct LiveReceiver(broadcast::Receiver<Arc<Published>>);
+
+/// What waiting on a live subscription gives.
+#[derive(Debug)]
+pub enum Live {
+    Event(Arc<Published>),
+    /// This many events were skipped because the subscriber was too slow.
+    Lagged(u64),
+    /// The bus is gone (the process is shutting down).
+    Closed,
+}
+
+impl LiveReceiver {
+    pub async fn recv(&mut self) -> Live {
+        match self.0.recv().await {
+            Ok(event) => Live::Event(event),
+            Err(broadcast::error::RecvError::Lagged(skipped)) => Live::Lagged(skipped),
+            Err(broadcast::error::RecvError::Closed) => Live::Closed,
+        }
+    }
+}
+
+/// The publish/subscribe seam between the market driver and the transports.
+pub trait Bus: Send + Sync + 'static {
+    /// Stores the event in the history and sends it to every live subscriber. Events are
+    /// published in id order by a single publisher.
+    fn publish(&self, event: Arc<Published>);
+
+    /// Subscribes, replaying from just after `after` when it is in the history.
+    fn subscribe(&self, after: Option<EventId>) -> Subscription;
+
+    /// The id of the newest event published, if any.
+    fn latest(&self) -> Option<EventId>;
+}

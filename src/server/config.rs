@@ -1,0 +1,125 @@
+//! The server's settings, from command-line flags and `TICKSTREAM_*` environment variables
+//! (flags win). Every value is checked here, at start-up, so that a bad setting stops the
+//! process with a clear message instead of misbehaving later.
+
+use clap::{Parser, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "tickstream",
+    version,
+    about = "A simulated stock market streamed over SSE, WebSocket and polling"
+)]
+pub struct Config {
+    /// Address to serve on; defaults to `site-addr` in the Leptos settings (127.0.0.1:3000).
+    #[arg(long, env = "TICKSTREAM_ADDR")]
+    pub addr: Option<SocketAddr>,
+
+    /// The Leptos run-time settings (site root, asset folder, default address).
+    #[arg(long, env = "TICKSTREAM_LEPTOS_CONFIG", default_value = "Leptos.toml")]
+    pub leptos_config: PathBuf,
+
+    /// Seed of the simulated market: the same seed replays the same market. Random if unset.
+    #[arg(long, env = "TICKSTREAM_SEED")]
+    pub seed: Option<u64>,
+
+    /// The market universe as a TOML file; the built-in eight tickers if unset.
+    #[arg(long, env = "TICKSTREAM_UNIVERSE")]
+    pub universe: Option<PathBuf>,
+
+    /// Generated headlines per simulated minute (a Poisson rate).
+    #[arg(long, env = "TICKSTREAM_NEWS_PER_MIN", default_value_t = 2.0,
+          value_parser = parse_news_rate)]
+    pub news_per_min: f64,
+
+    /// Real time between two market steps, in milliseconds.
+    #[arg(long, env = "TICKSTREAM_TICK_MS", default_value_t = 250,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub tick_ms: u64,
+
+    /// Speed factor of the real-time clock: 2 runs the market twice as fast.
+    #[arg(long, env = "TICKSTREAM_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+
+    /// `realtime` steps the market on a timer; `manual` only when told to (tests, workshops).
+    #[arg(long, env = "TICKSTREAM_CLOCK", value_enum, default_value_t = ClockMode::Realtime)]
+    pub clock: ClockMode,
+
+    /// Seconds between SSE keep-alive comments on an idle stream.
+    #[arg(long, env = "TICKSTREAM_HEARTBEAT_SECS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub heartbeat_secs: u64,
+
+    /// The reconnection delay an SSE client is told to use (`retry:`), in milliseconds.
+    #[arg(long, env = "TICKSTREAM_RETRY_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub retry_ms: u64,
+
+    /// Events kept for resuming clients.
+    #[arg(long, env = "TICKSTREAM_HISTORY", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(16..=10_000_000))]
+    pub history: u64,
+
+    /// Events a client may fall behind the live stream before it is reset.
+    #[arg(long, env = "TICKSTREAM_CLIENT_BACKLOG", default_value_t = 1_024,
+          value_parser = clap::value_parser!(u64).range(16..=1_000_000))]
+    pub client_backlog: u64,
+
+    /// Points per symbol carried in a snapshot.
+    #[arg(long, env = "TICKSTREAM_SNAPSHOT_POINTS", default_value_t = 240,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub snapshot_points: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClockMode {
+    Realtime,
+    Manual,
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    parse_ranged(text, 0.01, 1_000.0)
+}
+
+fn parse_news_rate(text: &str) -> Result<f64, String> {
+    parse_ranged(text, 0.0, 600.0)
+}
+
+fn parse_ranged(text: &str, min: f64, max: f64) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if value.is_finite() && (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("must be between {min} and {max}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_bad_values_are_refused() {
+        let config = Config::try_parse_from(["tickstream"]).expect("defaults are valid");
+        assert_eq!(config.tick_ms, 250);
+        assert_eq!(config.clock, ClockMode::Realtime);
+        let config = Config::try_parse_from(["tickstream", "--seed", "42", "--clock", "manual"])
+            .expect("valid");
+        assert_eq!(config.seed, Some(42));
+        for bad in [
+            &["tickstream", "--seed", "-1"][..],
+            &["tickstream", "--seed", "x"],
+            &["tickstream", "--speed", "0"],
+            &["tickstream", "--speed", "NaN"],
+            &["tickstream", "--tick-ms", "1"],
+            &["tickstream", "--clock", "sundial"],
+            &["tickstream", "--no-such-flag"],
+        ] {
+            assert!(Config::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The driver: the one place real time enters tickstream.
+//!
+//! The market model only knows logical steps. The driver decides when a step happens — on
+//! a timer (`--clock realtime`, `--tick-ms`, `--speed`) or only when told to
+//! (`--clock manual`, for tests and workshops) — stamps each resulting event with the wall
+//! clock, turns it into its wire payload and publishes it through the [`Hub`]. Everything
+//! that changes the market (steps now; news, halts and scenarios later) arrives here as a
+//! [`Command`], so the market has exactly one owner and events one order.
+
+use super::config::ClockMode;
+use super::hub::Hub;
+use crate::market::{self, Market, MarketEvent};
+use crate::wire::{self, EventId, MarketStatus, Payload};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// The most steps one `step` command may ask for.
+pub const MAX_STEPS_PER_COMMAND: u64 = 100_000;
+
+/// The wall clock as milliseconds since the Unix epoch: the `ts` of every event.
+pub fn now_millis() -> u64 {
+    now_system_time()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The wall clock itself.
+pub fn now_system_time() -> SystemTime {
+    SystemTime::now()
+}
+
+/// What the driver can be asked to do.
+#[derive(Debug)]
+pub enum Command {
+    /// Advance the market `n` steps now, replying with the newest event id once every event
+    /// of those steps is published.
+    Step {
+        n: u64,
+        done: oneshot::Sender<Option<EventId>>,
+    },
+}
+
+/// The driver has stopped (the server is shutting down).
+#[derive(Debug, thiserror::Error)]
+#[error("the market driver has stopped")]
+pub struct DriverStopped;
+
+/// A cheap, cloneable way to send the driver commands.
+#[derive(Clone, Debug)]
+pub struct DriverHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl DriverHandle {
+    /// Advances the market `n` steps (at most [`MAX_STEPS_PER_COMMAND`]) and waits until
+    /// their events are published; returns the newest event id.
+    pub async fn step(&self, n: u64) -> Result<Option<EventId>, DriverStopped> {
+        let (done, reply) = oneshot::channel();
+        let n = n.min(MAX_STEPS_PER_COMMAND);
+        self.commands
+            .send(Command::Step { n, done })
+            .await
+            .map_err(|_| DriverStopped)?;
+        reply.await.map_err(|_| DriverStopped)
+    }
+}
+
+pub struct Driver {
+    market: Market,
+    hub: Arc<Hub>,
+    commands: mpsc::Receiver<Command>,
+}
+
+impl Driver {
+    /// A driver for `market`, publishing into `hub`, with the handle that commands it.
+    pub fn new(market: Market, hub: Arc<Hub>) -> (Driver, DriverHandle) {
+        let (tx, rx) = mpsc::channel(64);
+        let driver = Driver {
+            market,
+            hub,
+            commands: rx,
+        };
+        (driver, DriverHandle { commands: tx })
+    }
+
+    /// Publishes the session state, so that even a market that has not stepped yet has an
+    /// event id to resume from.
+    pub fn publish_opening(&self) -> EventId {
+        let status = MarketStatus {
+            state: self.market.session().as_str().to_owned(),
+            scenario: self.market.scenario().map(|s| s.as_str().to_owned()),
+            step: self.market.step_count(),
+        };
+        self.hub
+            .publish(Payload::Market(status), now_millis(), Vec::new())
+    }
+
+    /// Advances the market one step and publishes what happened.
+    pub fn step(&mut self) -> Option<EventId> {
+        let ts = now_millis();
+        let mut newest = None;
+        for event in self.market.step() {
+            let (payload, symbols) = to_payload(&event, ts);
+            newest = Some(self.hub.publish(payload, ts, symbols));
+        }
+        newest
+    }
+
+    /// Runs until `shutdown`: steps on a timer in real-time mode, and obeys commands.
+    pub async fn run(
+        mut self,
+        clock: ClockMode,
+        step_every: Duration,
+        shutdown: CancellationToken,
+    ) {
+        let mut timer = tokio::time::interval(step_every);
+        // After a stall, carry on at the normal pace rather than bursting to catch up.
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let realtime = clock == ClockMode::Realtime;
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                command = self.commands.recv() => match command {
+                    Some(command) => self.obey(command),
+                    None => break,
+                },
+                _ = timer.tick(), if realtime => {
+                    self.step();
+                }
+            }
+        }
+    }
+
+    fn obey(&mut self, command: Command) {
+        match command {
+            Command::Step { n, done } => {
+                let mut newest = self.hub.latest();
+                for _ in 0..n {
+                    newest = self.step().or(newest);
+                }
+                // The asker may have gone away; the steps happened regardless.
+                let _ = done.send(newest);
+            }
+        }
+    }
+}
+
+/// The wire form of a market event, and the symbols it concerns.
+pub fn to_payload(event: &MarketEvent, ts: u64) -> (Payload, Vec<String>) {
+    match event {
+        MarketEvent::Tick(tick) => (
+            Payload::Tick(wire::Tick {
+                symbol: tick.quote.symbol.clone(),
+                step: tick.step,
+                volume: tick.volume,
+                quote: to_quote(&tick.quote),
+            }),
+            vec![tick.quote.symbol.clone()],
+        ),
+        MarketEvent::News(item) => (
+            Payload::News(wire::News {
+                seq: item.seq,
+                step: item.step,
+                ts,
+                kind: item.kind.as_str().to_owned(),
+                headline: item.headline.clone(),
+                summary: item.summary.clone(),
+                sentiment: item.sentiment.as_str().to_owned(),
+                importance: item.importance,
+                scope: match &item.scope {
+                    market::NewsScope::Symbol(symbol) => wire::NewsScope::Symbol(symbol.clone()),
+                    market::NewsScope::Sector(sector) => wire::NewsScope::Sector(sector.clone()),
+                    market::NewsScope::Market => wire::NewsScope::Market,
+                },
+                symbols: item.symbols.clone(),
+            }),
+            item.symbols.clone(),
+        ),
+        MarketEvent::Session(change) => (
+            Payload::Market(MarketStatus {
+                state: change.state.as_str().to_owned(),
+                scenario: change.scenario.map(|s| s.as_str().to_owned()),
+                step: change.step,
+            }),
+            Vec::new(),
+        ),
+    }
+}
+
+/// The wire form of a quote.
+pub fn to_quote(quote: &market::Quote) -> wire::Quote {
+    wire::Quote {
+        last: quote.last,
+        bid: quote.bid,
+        ask: quote.ask,
+        open: quote.open,
+        high: quote.high,
+        low: quote.low,
+        day_volume: quote.day_volume,
+    }
+}

@@ -1,0 +1,199 @@
+//! The server (feature `ssr`): the market driver, the bus, the transports and the pages.
+//!
+//! How an event travels: [`driver`] steps the [`market`](crate::market) and hands each
+//! event to the [`hub`], which gives it its id, encodes it once and folds it into the
+//! [`view`] before the [`bus`] fans it out; each [`transport`] copies the shared bytes to its
+//! clients. [`routes`] maps paths to handlers, [`shutdown`] ends it all.
+//!
+//! Invariants: only `driver` reads the wall clock; only `hub` encodes market events; every
+//! long-lived response ends itself when [`AppState::shutdown`] is cancelled.
+
+pub mod bus;
+pub mod config;
+pub mod driver;
+pub mod error;
+pub mod hub;
+pub mod routes;
+pub mod shutdown;
+pub mod transport;
+pub mod view;
+
+use crate::market::{Market, MarketConfig, Universe};
+use crate::wire::{Epoch, MarketStatus};
+use axum::extract::FromRef;
+use bus::memory::MemoryBus;
+use config::Config;
+use driver::{Driver, DriverHandle};
+use hub::Hub;
+use leptos::config::LeptosOptions;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use view::{MarketView, SymbolInfo, ViewLimits};
+
+/// Headlines carried in a snapshot.
+const SNAPSHOT_NEWS: usize = 50;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub leptos: LeptosOptions,
+    pub hub: Arc<Hub>,
+    pub driver: DriverHandle,
+    /// Cancelled once, when the server begins to shut down.
+    pub shutdown: CancellationToken,
+    /// This process's name in diagnostics (`/.sse`), unique per start.
+    pub instance: Arc<str>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos.clone()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot read the Leptos settings {path}: {message}")]
+    Leptos { path: String, message: String },
+    #[error("cannot read the universe file {path}: {source}")]
+    UniverseFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the universe file {path} is not valid: {message}")]
+    Universe { path: String, message: String },
+    #[error("the market settings are not valid: {0}")]
+    Market(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Reads the Leptos run-time settings named by `--leptos-config`.
+pub fn leptos_options(config: &Config) -> Result<LeptosOptions, StartError> {
+    let path = config.leptos_config.display().to_string();
+    leptos::config::get_config_from_file(&config.leptos_config)
+        .map(|conf| conf.leptos_options)
+        .map_err(|err| StartError::Leptos {
+            path,
+            message: err.to_string(),
+        })
+}
+
+/// Builds the market, the bus and the hub, and publishes the opening event.
+pub fn assemble(
+    config: Config,
+    leptos: LeptosOptions,
+    shutdown: CancellationToken,
+) -> Result<(AppState, Driver), StartError> {
+    let universe = match &config.universe {
+        None => Universe::default_universe(),
+        Some(path) => {
+            let shown = path.display().to_string();
+            let text =
+                std::fs::read_to_string(path).map_err(|source| StartError::UniverseFile {
+                    path: shown.clone(),
+                    source,
+                })?;
+            Universe::from_toml_str(&text).map_err(|err| StartError::Universe {
+                path: shown,
+                message: err.to_string(),
+            })?
+        }
+    };
+    let market_config = MarketConfig {
+        universe,
+        step_secs: config.tick_ms as f64 / 1000.0,
+        news_per_min: config.news_per_min,
+        ..MarketConfig::default()
+    };
+    market_config.validate().map_err(StartError::Market)?;
+    let started = driver::now_millis();
+    let seed = config.seed.unwrap_or(started);
+    let market = Market::new(seed, market_config);
+    tracing::info!(seed, "market ready");
+
+    // A new process has no history: its events form a new epoch.
+    let epoch = Epoch(started);
+    let history = usize::try_from(config.history).unwrap_or(usize::MAX);
+    let backlog = usize::try_from(config.client_backlog).unwrap_or(usize::MAX);
+    let bus = Arc::new(MemoryBus::new(epoch, history, backlog));
+    let limits = ViewLimits {
+        points: usize::try_from(config.snapshot_points).unwrap_or(usize::MAX),
+        news: SNAPSHOT_NEWS,
+    };
+    let status = MarketStatus {
+        state: market.session().as_str().to_owned(),
+        scenario: market.scenario().map(|s| s.as_str().to_owned()),
+        step: market.step_count(),
+    };
+    let symbols = market
+        .universe()
+        .symbols
+        .iter()
+        .zip(market.quotes())
+        .map(|(spec, quote)| {
+            let info = SymbolInfo {
+                symbol: spec.symbol.clone(),
+                name: spec.name.clone(),
+                sector: spec.sector.clone(),
+            };
+            (info, driver::to_quote(&quote))
+        });
+    let view = MarketView::new(limits, status, symbols);
+    let hub = Arc::new(Hub::new(epoch, bus, view));
+    let (driver, handle) = Driver::new(market, hub.clone());
+    driver.publish_opening();
+
+    let state = AppState {
+        config: Arc::new(config),
+        leptos,
+        hub,
+        driver: handle,
+        shutdown,
+        instance: Arc::from(format!("tickstream-{epoch}-{}", std::process::id())),
+    };
+    Ok((state, driver))
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Listens on `addr` (port 0 picks a free one) and serves until `state.shutdown` is
+    /// cancelled; the market driver runs beside it.
+    pub async fn start(
+        state: AppState,
+        driver: Driver,
+        addr: SocketAddr,
+    ) -> Result<Server, StartError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let config = &state.config;
+        let step_every = Duration::from_secs_f64(config.tick_ms as f64 / 1000.0 / config.speed);
+        tokio::spawn(driver.run(config.clock, step_every, state.shutdown.clone()));
+        let shutdown = state.shutdown.clone();
+        let app = routes::app(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        });
+        Ok(Server { addr, state, task })
+    }
+}

@@ -1,0 +1,75 @@
+//! The HTTP surface: which path is served by what. `app` builds the whole router from the
+//! shared state, so tests can serve exactly what production serves.
+
+use super::error::ApiError;
+use super::transport;
+use super::AppState;
+use crate::ui::{shell, App};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use serde_json::json;
+
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let hub = state.hub.clone();
+    let leptos = state.leptos.clone();
+    Router::new()
+        .route("/api/sse", get(transport::sse::handler))
+        .route("/api/snapshot", get(snapshot))
+        .route("/api/{*rest}", get(unknown_api).post(unknown_api))
+        .route("/.sse", get(transport::diagnostic::handler))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        // The page is rendered from the same snapshot a stream would start with.
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(hub.snapshot()),
+            move || shell(leptos.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+}
+
+/// `GET /api/snapshot`: the current state as one envelope, the same bytes a new SSE client
+/// receives as its first event.
+async fn snapshot(State(app): State<AppState>) -> Response {
+    let encoded = app.hub.snapshot_event();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        encoded.json.clone(),
+    )
+        .into_response()
+}
+
+/// `GET /healthz`: the process is alive.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the market has published and the server is not shutting down.
+async fn readyz(State(app): State<AppState>) -> Response {
+    let ready = app.hub.latest().is_some() && !app.shutdown.is_cancelled();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "latest_id": app.hub.latest(),
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn unknown_api(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("there is no API at {}", uri.path()))
+}

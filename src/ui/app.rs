@@ -1,0 +1,42 @@
+//! The HTML shell and the root component with its routes.
+
+use super::market_page::MarketPage;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::StaticSegment;
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tickstream.css"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Meta name="description" content="A live simulated stock market, streamed over Server-Sent Events"/>
+        <Title text="tickstream — live market"/>
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <Route path=StaticSegment("") view=MarketPage/>
+            </Routes>
+        </Router>
+    }
+}

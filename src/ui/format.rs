@@ -1,0 +1,78 @@
+//! How numbers are shown: prices from cents, signed changes, percentages. Direction is
+//! always spelled with an arrow as well as a colour, so it never rests on colour alone.
+
+use crate::wire::Cents;
+
+/// `12345` → `"123.45"`.
+pub fn price(cents: Cents) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// `-150` → `"-1.50"`, `150` → `"+1.50"`.
+pub fn change(cents: Cents) -> String {
+    if cents > 0 {
+        format!("+{}", price(cents))
+    } else {
+        price(cents)
+    }
+}
+
+/// Change from `open` to `last` in percent, two decimals, signed.
+pub fn change_pct(last: Cents, open: Cents) -> String {
+    if open <= 0 {
+        return "0.00%".to_owned();
+    }
+    // Basis points in integers, rounded half away from zero, so the text never depends on
+    // floating-point formatting.
+    let diff = i128::from(last - open) * 10_000;
+    let open = i128::from(open);
+    let bp = (diff + diff.signum() * open / 2) / open;
+    let sign = match bp.signum() {
+        1 => "+",
+        -1 => "-",
+        _ => "",
+    };
+    let abs = bp.unsigned_abs();
+    format!("{sign}{}.{:02}%", abs / 100, abs % 100)
+}
+
+/// `▲`, `▼` or `■` (unchanged) for a change.
+pub fn arrow(change: Cents) -> &'static str {
+    match change.signum() {
+        1 => "▲",
+        -1 => "▼",
+        _ => "■",
+    }
+}
+
+/// `up`, `down` or `flat`, for styling and for tests.
+pub fn direction(change: Cents) -> &'static str {
+    match change.signum() {
+        1 => "up",
+        -1 => "down",
+        _ => "flat",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_money_and_changes() {
+        assert_eq!(price(12_345), "123.45");
+        assert_eq!(price(5), "0.05");
+        assert_eq!(price(-5), "-0.05");
+        assert_eq!(change(150), "+1.50");
+        assert_eq!(change(-150), "-1.50");
+        assert_eq!(change(0), "0.00");
+        assert_eq!(change_pct(10_150, 10_000), "+1.50%");
+        assert_eq!(change_pct(9_850, 10_000), "-1.50%");
+        assert_eq!(change_pct(10_000, 10_000), "0.00%");
+        assert_eq!(change_pct(30_001, 30_000), "0.00%");
+        assert_eq!(change_pct(30_002, 30_000), "+0.01%"); // 0.0067 % rounds up
+        assert_eq!((arrow(1), arrow(-1), arrow(0)), ("▲", "▼", "■"));
+    }
+}

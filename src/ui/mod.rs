@@ -1,0 +1,15 @@
+//! The user interface: Leptos components rendered on the server and hydrated in the browser.
+//!
+//! Components read the reactive [`store::MarketStore`] and nothing else. They never know
+//! which transport is live: the browser build provides a [`feed::LiveFeed`] that keeps the
+//! store up to date, and the server build provides none (it renders the snapshot as is).
+
+pub mod app;
+pub mod feed;
+pub mod format;
+pub mod market_page;
+pub mod status_bar;
+pub mod store;
+pub mod watchlist;
+
+pub use app::{shell, App};

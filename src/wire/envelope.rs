@@ -1,0 +1,184 @@
+//! The envelope every transport carries:
+//! `{"v":1,"id":"mi8k2x0q-42","type":"tick","ts":1764000000000,"data":{…}}`.
+//!
+//! [`encode`] runs once per event on the server; the resulting line is shared by every
+//! connection. [`decode`] is the browser's (and the tests') way back.
+
+use super::{EventId, EventType, MarketStatus, News, Reset, Snapshot, Tick, PROTOCOL_VERSION};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// One event with its typed data.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    Snapshot(Snapshot),
+    Tick(Tick),
+    News(News),
+    Market(MarketStatus),
+    Reset(Reset),
+}
+
+impl Payload {
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Payload::Snapshot(_) => EventType::Snapshot,
+            Payload::Tick(_) => EventType::Tick,
+            Payload::News(_) => EventType::News,
+            Payload::Market(_) => EventType::Market,
+            Payload::Reset(_) => EventType::Reset,
+        }
+    }
+}
+
+/// A decoded envelope.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope {
+    pub v: u32,
+    /// `None` only for events outside the history (`reset`).
+    pub id: Option<EventId>,
+    /// Server publish time, milliseconds since the Unix epoch.
+    pub ts: u64,
+    pub payload: Payload,
+}
+
+#[derive(Serialize)]
+struct Outgoing<'a, T> {
+    v: u32,
+    id: Option<EventId>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    ts: u64,
+    data: &'a T,
+}
+
+/// Encodes one event as one line of JSON.
+pub fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> String {
+    fn line<T: Serialize>(id: Option<EventId>, ts: u64, kind: EventType, data: &T) -> String {
+        let envelope = Outgoing {
+            v: PROTOCOL_VERSION,
+            id,
+            kind: kind.as_str(),
+            ts,
+            data,
+        };
+        // Payloads are plain structs with string keys: serde_json cannot fail on them.
+        serde_json::to_string(&envelope).expect("wire payloads always serialize")
+    }
+    let kind = payload.event_type();
+    match payload {
+        Payload::Snapshot(data) => line(id, ts, kind, data),
+        Payload::Tick(data) => line(id, ts, kind, data),
+        Payload::News(data) => line(id, ts, kind, data),
+        Payload::Market(data) => line(id, ts, kind, data),
+        Payload::Reset(data) => line(id, ts, kind, data),
+    }
+}
+
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    v: u32,
+    id: Option<EventId>,
+    #[serde(rename = "type")]
+    kind: std::borrow::Cow<'a, str>,
+    ts: u64,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+/// Why a text is not an envelope this version understands.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a tickstream envelope: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("protocol version {0} is not supported (this build speaks {PROTOCOL_VERSION})")]
+    Version(u32),
+    /// A newer server may add types; readers skip what they do not know.
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+}
+
+/// Decodes one envelope.
+pub fn decode(text: &str) -> Result<Envelope, DecodeError> {
+    let incoming: Incoming = serde_json::from_str(text)?;
+    if incoming.v != PROTOCOL_VERSION {
+        return Err(DecodeError::Version(incoming.v));
+    }
+    let data = incoming.data.get();
+    let payload = match EventType::from_name(&incoming.kind) {
+        Some(EventType::Snapshot) => Payload::Snapshot(serde_json::from_str(data)?),
+        Some(EventType::Tick) => Payload::Tick(serde_json::from_str(data)?),
+        Some(EventType::News) => Payload::News(serde_json::from_str(data)?),
+        Some(EventType::Market) => Payload::Market(serde_json::from_str(data)?),
+        Some(EventType::Reset) => Payload::Reset(serde_json::from_str(data)?),
+        None => return Err(DecodeError::UnknownType(incoming.kind.into_owned())),
+    };
+    Ok(Envelope {
+        v: incoming.v,
+        id: incoming.id,
+        ts: incoming.ts,
+        payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Epoch, Quote};
+
+    fn tick() -> Payload {
+        Payload::Tick(Tick {
+            symbol: "ACME".into(),
+            step: 7,
+            volume: 300,
+            quote: Quote {
+                last: 10_234,
+                bid: 10_230,
+                ask: 10_238,
+                open: 10_000,
+                high: 10_300,
+                low: 9_990,
+                day_volume: 12_000,
+            },
+        })
+    }
+
+    #[test]
+    fn encodes_the_documented_shape() {
+        let id = EventId::new(Epoch(35), 42);
+        let line = encode(Some(id), 1_764_000_000_000, &tick());
+        assert_eq!(
+            line,
+            r#"{"v":1,"id":"z-42","type":"tick","ts":1764000000000,"data":{"symbol":"ACME","step":7,"volume":300,"last":10234,"bid":10230,"ask":10238,"open":10000,"high":10300,"low":9990,"day_volume":12000}}"#
+        );
+    }
+
+    #[test]
+    fn decodes_what_it_encodes() {
+        let id = EventId::new(Epoch(99), 1);
+        let line = encode(Some(id), 5, &tick());
+        let envelope = decode(&line).expect("decodes");
+        assert_eq!(envelope.id, Some(id));
+        assert_eq!(envelope.ts, 5);
+        assert_eq!(envelope.payload, tick());
+    }
+
+    #[test]
+    fn line_breaks_in_values_stay_escaped() {
+        let payload = Payload::Reset(Reset {
+            reason: "x\r\n\r\nevent: forged\ndata: y".into(),
+            last_event_id: None,
+        });
+        let line = encode(None, 0, &payload);
+        assert!(!line.contains('\n') && !line.contains('\r'), "{line}");
+        assert_eq!(decode(&line).expect("decodes").payload, payload);
+    }
+
+    #[test]
+    fn reports_unknown_types_and_versions() {
+        let unknown = r#"{"v":1,"id":null,"type":"weather","ts":0,"data":{}}"#;
+        assert!(matches!(decode(unknown), Err(DecodeError::UnknownType(t)) if t == "weather"));
+        let future = r#"{"v":2,"id":null,"type":"tick","ts":0,"data":{}}"#;
+        assert!(matches!(decode(future), Err(DecodeError::Version(2))));
+        assert!(matches!(decode("not json"), Err(DecodeError::Json(_))));
+    }
+}
