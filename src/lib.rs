@@ -12,6 +12,9 @@
 //! | [`ui`] | both | Leptos components, the reactive market store | never knows which transport is live |
 //! | `client` | browser | the transports as the browser speaks them | the only module that touches EventSource and friends |
 
+// Leptos views are deeply nested types; the browser build's release profile needs room.
+#![recursion_limit = "256"]
+
 pub mod ui;
 pub mod wire;
 
