@@ -47,6 +47,11 @@ pub struct Config {
     #[arg(long, env = "TICKSTREAM_CLOCK", value_enum, default_value_t = ClockMode::Realtime)]
     pub clock: ClockMode,
 
+    /// Market steps simulated at start-up, so the first page has a recent history to show.
+    #[arg(long, env = "TICKSTREAM_WARMUP_STEPS", default_value_t = 240,
+          value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    pub warmup_steps: u64,
+
     /// Seconds between SSE keep-alive comments on an idle stream.
     #[arg(long, env = "TICKSTREAM_HEARTBEAT_SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]

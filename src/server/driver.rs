@@ -9,7 +9,7 @@
 
 use super::config::ClockMode;
 use super::hub::Hub;
-use crate::market::{self, Market, MarketEvent};
+use crate::market::{self, Market, MarketEvent, NewsDraft, NewsError};
 use crate::wire::{self, EventId, MarketStatus, Payload};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -40,6 +40,12 @@ pub enum Command {
         n: u64,
         done: oneshot::Sender<Option<EventId>>,
     },
+    /// Publish a headline written by a person, through the simulator's news path (so its
+    /// price effect follows a few steps later), replying with its event id.
+    News {
+        draft: NewsDraft,
+        done: oneshot::Sender<Result<EventId, NewsError>>,
+    },
 }
 
 /// The driver has stopped (the server is shutting down).
@@ -65,6 +71,19 @@ impl DriverHandle {
             .map_err(|_| DriverStopped)?;
         reply.await.map_err(|_| DriverStopped)
     }
+
+    /// Publishes a headline; the inner error says why the market refused the draft.
+    pub async fn publish_news(
+        &self,
+        draft: NewsDraft,
+    ) -> Result<Result<EventId, NewsError>, DriverStopped> {
+        let (done, reply) = oneshot::channel();
+        self.commands
+            .send(Command::News { draft, done })
+            .await
+            .map_err(|_| DriverStopped)?;
+        reply.await.map_err(|_| DriverStopped)
+    }
 }
 
 pub struct Driver {
@@ -85,21 +104,32 @@ impl Driver {
         (driver, DriverHandle { commands: tx })
     }
 
-    /// Publishes the session state, so that even a market that has not stepped yet has an
-    /// event id to resume from.
-    pub fn publish_opening(&self) -> EventId {
+    /// Opens the market: publishes the session state (so even a market that has not
+    /// stepped has an event id to resume from), then runs `warmup_steps` steps before
+    /// anyone is watching, so the first page already has a recent history to draw. Those
+    /// events are stamped as if they had happened at the normal pace, `step_ms` apart,
+    /// ending now.
+    pub fn open(&mut self, warmup_steps: u64, step_ms: u64) {
+        let now = now_millis();
+        let ago = |steps: u64| now.saturating_sub(steps.saturating_mul(step_ms));
         let status = MarketStatus {
             state: self.market.session().as_str().to_owned(),
             scenario: self.market.scenario().map(|s| s.as_str().to_owned()),
             step: self.market.step_count(),
         };
         self.hub
-            .publish(Payload::Market(status), now_millis(), Vec::new())
+            .publish(Payload::Market(status), ago(warmup_steps), Vec::new());
+        for done in 0..warmup_steps {
+            self.step_at(ago(warmup_steps - done - 1));
+        }
     }
 
     /// Advances the market one step and publishes what happened.
     pub fn step(&mut self) -> Option<EventId> {
-        let ts = now_millis();
+        self.step_at(now_millis())
+    }
+
+    fn step_at(&mut self, ts: u64) -> Option<EventId> {
         let mut newest = None;
         for event in self.market.step() {
             let (payload, symbols) = to_payload(&event, ts);
@@ -143,6 +173,14 @@ impl Driver {
                 }
                 // The asker may have gone away; the steps happened regardless.
                 let _ = done.send(newest);
+            }
+            Command::News { draft, done } => {
+                let published = self.market.inject_news(draft).map(|event| {
+                    let ts = now_millis();
+                    let (payload, symbols) = to_payload(&event, ts);
+                    self.hub.publish(payload, ts, symbols)
+                });
+                let _ = done.send(published);
             }
         }
     }

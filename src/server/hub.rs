@@ -7,6 +7,7 @@
 //! copy the shared bytes. The one per-connection encoding left is `reset`, which is rare.
 
 use super::bus::{Bus, Published, ResetReason, Subscription};
+use super::metrics::Metrics;
 use super::view::MarketView;
 use crate::wire::{self, sse::Frame, Epoch, EventId, Payload, Reset, Snapshot};
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub struct Hub {
     epoch: Epoch,
     bus: Arc<dyn Bus>,
+    metrics: Arc<Metrics>,
     state: Mutex<State>,
 }
 
@@ -36,10 +38,11 @@ pub struct Encoded {
 }
 
 impl Hub {
-    pub fn new(epoch: Epoch, bus: Arc<dyn Bus>, view: MarketView) -> Hub {
+    pub fn new(epoch: Epoch, bus: Arc<dyn Bus>, view: MarketView, metrics: Arc<Metrics>) -> Hub {
         Hub {
             epoch,
             bus,
+            metrics,
             state: Mutex::new(State {
                 next_seq: 1,
                 view,
@@ -79,6 +82,7 @@ impl Hub {
             json: encoded.json,
             sse: encoded.sse,
         }));
+        self.metrics.events_published.inc();
         id
     }
 

@@ -13,6 +13,7 @@ pub mod config;
 pub mod driver;
 pub mod error;
 pub mod hub;
+pub mod metrics;
 pub mod routes;
 pub mod shutdown;
 pub mod transport;
@@ -26,6 +27,7 @@ use config::Config;
 use driver::{Driver, DriverHandle};
 use hub::Hub;
 use leptos::config::LeptosOptions;
+use metrics::Metrics;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,9 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub hub: Arc<Hub>,
     pub driver: DriverHandle,
+    pub metrics: Arc<Metrics>,
+    /// The market's symbols, in universe order (to validate filters).
+    pub symbols: Arc<[String]>,
     /// Cancelled once, when the server begins to shut down.
     pub shutdown: CancellationToken,
     /// This process's name in diagnostics (`/.sse`), unique per start.
@@ -148,15 +153,24 @@ pub fn assemble(
             (info, driver::to_quote(&quote))
         });
     let view = MarketView::new(limits, status, symbols);
-    let hub = Arc::new(Hub::new(epoch, bus, view));
-    let (driver, handle) = Driver::new(market, hub.clone());
-    driver.publish_opening();
+    let metrics = Arc::new(Metrics::new());
+    let hub = Arc::new(Hub::new(epoch, bus, view, metrics.clone()));
+    let symbols: Arc<[String]> = market
+        .universe()
+        .symbols
+        .iter()
+        .map(|spec| spec.symbol.clone())
+        .collect();
+    let (mut driver, handle) = Driver::new(market, hub.clone());
+    driver.open(config.warmup_steps, config.tick_ms);
 
     let state = AppState {
         config: Arc::new(config),
         leptos,
         hub,
         driver: handle,
+        metrics,
+        symbols,
         shutdown,
         instance: Arc::from(format!("tickstream-{epoch}-{}", std::process::id())),
     };

@@ -25,6 +25,7 @@ pub fn app(state: AppState) -> Router {
         .route("/.sse", get(transport::diagnostic::handler))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         // The page is rendered from the same snapshot a stream would start with.
         .leptos_routes_with_context(
             &state,
@@ -68,6 +69,18 @@ async fn readyz(State(app): State<AppState>) -> Response {
         "latest_id": app.hub.latest(),
     });
     (status, Json(body)).into_response()
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+async fn metrics(State(app): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn unknown_api(uri: axum::http::Uri) -> ApiError {

@@ -7,6 +7,7 @@
 //! time and ids counting from 1. It has no history: a reconnecting client starts over.
 
 use crate::server::driver::now_system_time;
+use crate::server::metrics::Transport;
 use crate::server::AppState;
 use crate::wire::sse::Frame;
 use axum::body::Body;
@@ -37,9 +38,12 @@ pub async fn handler(State(app): State<AppState>, request: Request) -> Response 
         + &Frame::new().event_name("request").data(&echo).finish();
 
     let shutdown = app.shutdown.clone();
+    // Held by the stream, so the gauge falls when the client goes.
+    let connection = app.metrics.connection(Transport::Diagnostic);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let times = futures_util::stream::unfold((ticker, 0u64), move |(mut ticker, count)| {
+    let state = (ticker, 0u64, connection);
+    let times = futures_util::stream::unfold(state, move |(mut ticker, count, connection)| {
         let shutdown = shutdown.clone();
         async move {
             tokio::select! {
@@ -53,7 +57,7 @@ pub async fn handler(State(app): State<AppState>, request: Request) -> Response 
                         .event_name("time")
                         .data(&time)
                         .finish();
-                    Some((Ok::<_, Infallible>(Bytes::from(frame)), (ticker, count)))
+                    Some((Ok::<_, Infallible>(Bytes::from(frame)), (ticker, count, connection)))
                 }
             }
         }

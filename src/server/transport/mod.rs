@@ -3,6 +3,7 @@
 //! resume; the rules for resuming are the same everywhere and live here.
 
 pub mod diagnostic;
+pub mod filter;
 pub mod sse;
 
 use super::bus::ResetReason;

@@ -1,0 +1,167 @@
+//! `/metrics`: what the server is doing, in the Prometheus text format.
+//!
+//! Counters are cheap to bump from hot paths: a stream looks up its own counter handles once
+//! when it opens and then only increments atomics. The one registry lives in [`Metrics`],
+//! one per server, so tests running several servers in one process do not share counts.
+
+use prometheus_client::encoding::{text::encode, EncodeLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The transports, as metric labels.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Transport {
+    Sse,
+    Diagnostic,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 2] = [Transport::Sse, Transport::Diagnostic];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Sse => "sse",
+            Transport::Diagnostic => "diagnostic",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabels {
+    pub transport: &'static str,
+}
+
+impl TransportLabels {
+    pub fn of(transport: Transport) -> TransportLabels {
+        TransportLabels {
+            transport: transport.as_str(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResetLabels {
+    pub transport: &'static str,
+    pub reason: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub connections: Family<TransportLabels, Gauge>,
+    pub events_published: Counter,
+    pub deliveries: Family<TransportLabels, Counter>,
+    pub resumes: Family<TransportLabels, Counter>,
+    pub resets: Family<ResetLabels, Counter>,
+    pub lagged: Family<TransportLabels, Counter>,
+    /// Seconds from an event's publish time to its write to a client.
+    pub latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("tickstream");
+        let connections = Family::<TransportLabels, Gauge>::default();
+        registry.register(
+            "open_connections",
+            "Streaming connections open now",
+            connections.clone(),
+        );
+        let events_published = Counter::default();
+        registry.register(
+            "events_published",
+            "Events published to the bus",
+            events_published.clone(),
+        );
+        let deliveries = Family::<TransportLabels, Counter>::default();
+        registry.register(
+            "deliveries",
+            "Events written to clients",
+            deliveries.clone(),
+        );
+        let resumes = Family::<TransportLabels, Counter>::default();
+        registry.register(
+            "resumes",
+            "Connections that resumed from an event id by replaying history",
+            resumes.clone(),
+        );
+        let resets = Family::<ResetLabels, Counter>::default();
+        registry.register("resets", "Reset events sent, by reason", resets.clone());
+        let lagged = Family::<TransportLabels, Counter>::default();
+        registry.register(
+            "lagged_clients",
+            "Times a client fell behind its backlog and was reset",
+            lagged.clone(),
+        );
+        // 0.5 ms to ~4 s, doubling.
+        let latency = Histogram::new((0..14).map(|i| 0.000_5 * f64::from(1u32 << i)));
+        registry.register(
+            "publish_to_write_seconds",
+            "Time from an event's publication to its write to a client",
+            latency.clone(),
+        );
+        // Show every transport from the start, at zero, rather than only once it is used.
+        for transport in Transport::ALL {
+            let labels = TransportLabels::of(transport);
+            drop(connections.get_or_create(&labels));
+            drop(deliveries.get_or_create(&labels));
+            drop(resumes.get_or_create(&labels));
+            drop(lagged.get_or_create(&labels));
+        }
+        Metrics {
+            registry,
+            connections,
+            events_published,
+            deliveries,
+            resumes,
+            resets,
+            lagged,
+            latency,
+        }
+    }
+
+    /// The whole registry in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+
+    /// Counts one open connection until the guard is dropped.
+    pub fn connection(&self, transport: Transport) -> ConnectionGuard {
+        let gauge = self
+            .connections
+            .get_or_create(&TransportLabels::of(transport))
+            .clone();
+        gauge.inc();
+        ConnectionGuard(gauge)
+    }
+
+    pub fn count_reset(&self, transport: Transport, reason: &'static str) {
+        self.resets
+            .get_or_create(&ResetLabels {
+                transport: transport.as_str(),
+                reason,
+            })
+            .inc();
+    }
+}
+
+/// Decrements the open-connections gauge when the connection's stream is dropped, however
+/// it ends (client gone, shutdown, error).
+pub struct ConnectionGuard(Gauge);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

@@ -1,0 +1,145 @@
+//! Stream filters, the same for every transport: `symbols=` (a comma list of tickers) and
+//! `types=` (a comma list of `tick`, `news`, `market`).
+//!
+//! A filter only thins the live events: `snapshot` and `reset` always arrive, and the
+//! snapshot is always whole. An event about no particular symbol (a session change) passes
+//! any symbol filter; a headline passes when it touches one of the symbols. Ids keep their
+//! global numbering, so a filtered client sees jumps in SEQ that are not losses.
+
+use crate::server::bus::Published;
+use crate::server::error::ApiError;
+use crate::wire::EventType;
+
+/// Most entries in one filter list.
+const MAX_ENTRIES: usize = 64;
+
+/// The event types a client may filter on; `snapshot` and `reset` are not optional.
+const FILTERABLE: [EventType; 3] = [EventType::Tick, EventType::News, EventType::Market];
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    symbols: Option<Vec<String>>,
+    types: Option<Vec<EventType>>,
+}
+
+impl Filter {
+    /// Parses `symbols=`: every entry must be a symbol of this market (case-insensitive).
+    pub fn set_symbols(&mut self, value: &str, known: &[String]) -> Result<(), ApiError> {
+        let mut symbols = Vec::new();
+        for entry in list(value, "symbols")? {
+            let upper = entry.to_ascii_uppercase();
+            let Some(symbol) = known.iter().find(|k| **k == upper) else {
+                return Err(ApiError::bad_param(
+                    "symbols",
+                    format!(
+                        "unknown symbol {entry:?}; this market has {}",
+                        known.join(",")
+                    ),
+                ));
+            };
+            if !symbols.contains(symbol) {
+                symbols.push(symbol.clone());
+            }
+        }
+        self.symbols = Some(symbols);
+        Ok(())
+    }
+
+    /// Parses `types=`.
+    pub fn set_types(&mut self, value: &str) -> Result<(), ApiError> {
+        let mut types = Vec::new();
+        for entry in list(value, "types")? {
+            let Some(kind) = FILTERABLE.into_iter().find(|t| t.as_str() == entry) else {
+                return Err(ApiError::bad_param(
+                    "types",
+                    format!("unknown event type {entry:?}; choose from tick,news,market"),
+                ));
+            };
+            if !types.contains(&kind) {
+                types.push(kind);
+            }
+        }
+        self.types = Some(types);
+        Ok(())
+    }
+
+    /// Whether a live event passes.
+    pub fn admits(&self, event: &Published) -> bool {
+        let type_ok = match &self.types {
+            None => true,
+            Some(types) => !FILTERABLE.contains(&event.kind) || types.contains(&event.kind),
+        };
+        let symbol_ok = match &self.symbols {
+            None => true,
+            Some(symbols) => {
+                event.symbols.is_empty() || event.symbols.iter().any(|s| symbols.contains(s))
+            }
+        };
+        type_ok && symbol_ok
+    }
+}
+
+/// Splits a comma list, refusing empty lists, empty entries and overlong lists.
+fn list<'a>(value: &'a str, param: &'static str) -> Result<Vec<&'a str>, ApiError> {
+    let entries: Vec<&str> = value.split(',').map(str::trim).collect();
+    if entries.iter().any(|entry| entry.is_empty()) {
+        return Err(ApiError::bad_param(
+            param,
+            format!("{param} must be a comma-separated list without empty entries"),
+        ));
+    }
+    if entries.len() > MAX_ENTRIES {
+        return Err(ApiError::bad_param(
+            param,
+            format!("{param} lists more than {MAX_ENTRIES} entries"),
+        ));
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Epoch, EventId};
+    use bytes::Bytes;
+
+    fn event(kind: EventType, symbols: &[&str]) -> Published {
+        Published {
+            id: EventId::new(Epoch(1), 1),
+            kind,
+            ts: 0,
+            symbols: symbols.iter().map(|s| s.to_string()).collect(),
+            json: Bytes::new(),
+            sse: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn filters_by_symbol_and_type() {
+        let known = vec!["NOVA".to_owned(), "QBIT".to_owned()];
+        let mut filter = Filter::default();
+        filter.set_symbols("nova", &known).expect("valid");
+        filter.set_types("tick,market").expect("valid");
+        assert!(filter.admits(&event(EventType::Tick, &["NOVA"])));
+        assert!(!filter.admits(&event(EventType::Tick, &["QBIT"])));
+        assert!(filter.admits(&event(EventType::Market, &[])));
+        assert!(!filter.admits(&event(EventType::News, &["NOVA"])));
+        assert!(filter.admits(&event(EventType::Snapshot, &[])));
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_know() {
+        let known = vec!["NOVA".to_owned()];
+        let mut filter = Filter::default();
+        for bad in ["", "NOVA,", "ACME", "NOVA,,NOVA"] {
+            let err = filter.set_symbols(bad, &known).expect_err(bad);
+            assert_eq!(err.param, Some("symbols"), "{bad:?}");
+        }
+        for bad in ["", "snapshot", "ticks", "tick,"] {
+            let err = filter.set_types(bad).expect_err(bad);
+            assert_eq!(err.param, Some("types"), "{bad:?}");
+        }
+        let long = vec!["tick"; MAX_ENTRIES + 1].join(",");
+        assert!(filter.set_types(&long).is_err());
+    }
+}
