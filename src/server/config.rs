@@ -52,6 +52,10 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=100_000))]
     pub warmup_steps: u64,
 
+    /// Bearer token for `/api/admin/…`. Without one the admin API is disabled.
+    #[arg(long, env = "TICKSTREAM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<AdminToken>,
+
     /// Seconds between SSE keep-alive comments on an idle stream.
     #[arg(long, env = "TICKSTREAM_HEARTBEAT_SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
@@ -76,6 +80,38 @@ pub struct Config {
     #[arg(long, env = "TICKSTREAM_SNAPSHOT_POINTS", default_value_t = 240,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub snapshot_points: u64,
+}
+
+/// The admin token. Its `Debug` never shows it, so it cannot reach a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for AdminToken {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<AdminToken, String> {
+        let ok_chars = text.bytes().all(|b| b.is_ascii_graphic());
+        if (8..=256).contains(&text.len()) && ok_chars {
+            Ok(AdminToken(text.to_owned()))
+        } else {
+            Err(
+                "the admin token must be 8 to 256 printable ASCII characters without spaces"
+                    .to_owned(),
+            )
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -115,6 +151,12 @@ mod tests {
         let config = Config::try_parse_from(["tickstream", "--seed", "42", "--clock", "manual"])
             .expect("valid");
         assert_eq!(config.seed, Some(42));
+        let config =
+            Config::try_parse_from(["tickstream", "--admin-token", "s3cret-token"]).expect("valid");
+        assert!(
+            !format!("{config:?}").contains("s3cret"),
+            "the token never prints"
+        );
         for bad in [
             &["tickstream", "--seed", "-1"][..],
             &["tickstream", "--seed", "x"],
@@ -123,6 +165,8 @@ mod tests {
             &["tickstream", "--tick-ms", "1"],
             &["tickstream", "--clock", "sundial"],
             &["tickstream", "--no-such-flag"],
+            &["tickstream", "--admin-token", "short"],
+            &["tickstream", "--admin-token", "has a space"],
         ] {
             assert!(Config::try_parse_from(bad).is_err(), "{bad:?}");
         }

@@ -9,7 +9,7 @@
 
 use super::config::ClockMode;
 use super::hub::Hub;
-use crate::market::{self, Market, MarketEvent, NewsDraft, NewsError};
+use crate::market::{self, Market, MarketEvent, NewsDraft, NewsError, ScenarioKind, SessionState};
 use crate::wire::{self, EventId, MarketStatus, Payload};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -40,12 +40,40 @@ pub enum Command {
         n: u64,
         done: oneshot::Sender<Option<EventId>>,
     },
+    /// Change the session (halt, resume, close, open) or start a scenario.
+    Market {
+        action: MarketAction,
+        done: oneshot::Sender<Result<MarketStatus, MarketRefused>>,
+    },
+    /// Change the real-time clock's speed factor; replies with the factor now in force.
+    Speed {
+        factor: f64,
+        done: oneshot::Sender<f64>,
+    },
     /// Publish a headline written by a person, through the simulator's news path (so its
     /// price effect follows a few steps later), replying with its event id.
     News {
         draft: NewsDraft,
         done: oneshot::Sender<Result<EventId, NewsError>>,
     },
+}
+
+/// What an instructor can do to the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketAction {
+    Halt,
+    Resume,
+    Close,
+    Open,
+    Scenario(ScenarioKind),
+}
+
+/// The session could not make that change from the state it is in.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} a market that is {state}")]
+pub struct MarketRefused {
+    pub action: &'static str,
+    pub state: &'static str,
 }
 
 /// The driver has stopped (the server is shutting down).
@@ -65,11 +93,29 @@ impl DriverHandle {
     pub async fn step(&self, n: u64) -> Result<Option<EventId>, DriverStopped> {
         let (done, reply) = oneshot::channel();
         let n = n.min(MAX_STEPS_PER_COMMAND);
-        self.commands
-            .send(Command::Step { n, done })
-            .await
-            .map_err(|_| DriverStopped)?;
+        self.send(Command::Step { n, done }).await?;
         reply.await.map_err(|_| DriverStopped)
+    }
+
+    /// Changes the session; the inner error says why the market refused.
+    pub async fn market(
+        &self,
+        action: MarketAction,
+    ) -> Result<Result<MarketStatus, MarketRefused>, DriverStopped> {
+        let (done, reply) = oneshot::channel();
+        self.send(Command::Market { action, done }).await?;
+        reply.await.map_err(|_| DriverStopped)
+    }
+
+    /// Sets the clock's speed factor; returns the factor in force.
+    pub async fn speed(&self, factor: f64) -> Result<f64, DriverStopped> {
+        let (done, reply) = oneshot::channel();
+        self.send(Command::Speed { factor, done }).await?;
+        reply.await.map_err(|_| DriverStopped)
+    }
+
+    async fn send(&self, command: Command) -> Result<(), DriverStopped> {
+        self.commands.send(command).await.map_err(|_| DriverStopped)
     }
 
     /// Publishes a headline; the inner error says why the market refused the draft.
@@ -78,10 +124,7 @@ impl DriverHandle {
         draft: NewsDraft,
     ) -> Result<Result<EventId, NewsError>, DriverStopped> {
         let (done, reply) = oneshot::channel();
-        self.commands
-            .send(Command::News { draft, done })
-            .await
-            .map_err(|_| DriverStopped)?;
+        self.send(Command::News { draft, done }).await?;
         reply.await.map_err(|_| DriverStopped)
     }
 }
@@ -90,6 +133,9 @@ pub struct Driver {
     market: Market,
     hub: Arc<Hub>,
     commands: mpsc::Receiver<Command>,
+    /// Real time per step at speed 1, and the speed factor.
+    tick: Duration,
+    speed: f64,
 }
 
 impl Driver {
@@ -100,6 +146,8 @@ impl Driver {
             market,
             hub,
             commands: rx,
+            tick: Duration::from_millis(250),
+            speed: 1.0,
         };
         (driver, DriverHandle { commands: tx })
     }
@@ -112,11 +160,7 @@ impl Driver {
     pub fn open(&mut self, warmup_steps: u64, step_ms: u64) {
         let now = now_millis();
         let ago = |steps: u64| now.saturating_sub(steps.saturating_mul(step_ms));
-        let status = MarketStatus {
-            state: self.market.session().as_str().to_owned(),
-            scenario: self.market.scenario().map(|s| s.as_str().to_owned()),
-            step: self.market.step_count(),
-        };
+        let status = self.status();
         self.hub
             .publish(Payload::Market(status), ago(warmup_steps), Vec::new());
         for done in 0..warmup_steps {
@@ -138,22 +182,29 @@ impl Driver {
         newest
     }
 
-    /// Runs until `shutdown`: steps on a timer in real-time mode, and obeys commands.
+    /// Runs until `shutdown`: steps every `tick / speed` in real-time mode, and obeys
+    /// commands in both modes.
     pub async fn run(
         mut self,
         clock: ClockMode,
-        step_every: Duration,
+        tick: Duration,
+        speed: f64,
         shutdown: CancellationToken,
     ) {
-        let mut timer = tokio::time::interval(step_every);
-        // After a stall, carry on at the normal pace rather than bursting to catch up.
-        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.tick = tick;
+        self.speed = speed;
+        let mut timer = self.timer();
         let realtime = clock == ClockMode::Realtime;
         loop {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
                 command = self.commands.recv() => match command {
+                    Some(Command::Speed { factor, done }) => {
+                        self.speed = factor;
+                        timer = self.timer();
+                        let _ = done.send(self.speed);
+                    }
                     Some(command) => self.obey(command),
                     None => break,
                 },
@@ -162,6 +213,14 @@ impl Driver {
                 }
             }
         }
+    }
+
+    fn timer(&self) -> tokio::time::Interval {
+        let every = self.tick.div_f64(self.speed.max(f64::MIN_POSITIVE));
+        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        // After a stall, carry on at the normal pace rather than bursting to catch up.
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        timer
     }
 
     fn obey(&mut self, command: Command) {
@@ -174,6 +233,14 @@ impl Driver {
                 // The asker may have gone away; the steps happened regardless.
                 let _ = done.send(newest);
             }
+            Command::Market { action, done } => {
+                let _ = done.send(self.change_session(action));
+            }
+            Command::Speed { factor, done } => {
+                // Only meaningful while running; `run` handles it there.
+                self.speed = factor;
+                let _ = done.send(factor);
+            }
             Command::News { draft, done } => {
                 let published = self.market.inject_news(draft).map(|event| {
                     let ts = now_millis();
@@ -182,6 +249,59 @@ impl Driver {
                 });
                 let _ = done.send(published);
             }
+        }
+    }
+}
+
+impl Driver {
+    fn change_session(&mut self, action: MarketAction) -> Result<MarketStatus, MarketRefused> {
+        let before = self.market.session();
+        let event = match action {
+            MarketAction::Halt => self.market.halt(),
+            MarketAction::Resume => self.market.resume(),
+            MarketAction::Close => self.market.close(),
+            MarketAction::Open => self.market.open(),
+            MarketAction::Scenario(kind) => {
+                if before == SessionState::Closed {
+                    None // a closed market cannot run a scenario
+                } else {
+                    Some(self.market.start_scenario(kind))
+                }
+            }
+        };
+        let Some(event) = event else {
+            return Err(MarketRefused {
+                action: action.verb(),
+                state: before.as_str(),
+            });
+        };
+        let ts = now_millis();
+        let (payload, symbols) = to_payload(&event, ts);
+        let status = match &payload {
+            Payload::Market(status) => status.clone(),
+            _ => self.status(),
+        };
+        self.hub.publish(payload, ts, symbols);
+        Ok(status)
+    }
+
+    fn status(&self) -> MarketStatus {
+        MarketStatus {
+            state: self.market.session().as_str().to_owned(),
+            scenario: self.market.scenario().map(|s| s.as_str().to_owned()),
+            step: self.market.step_count(),
+        }
+    }
+}
+
+impl MarketAction {
+    fn verb(self) -> &'static str {
+        match self {
+            MarketAction::Halt => "halt",
+            MarketAction::Resume => "resume",
+            MarketAction::Close => "close",
+            MarketAction::Open => "open",
+            MarketAction::Scenario(_) => "start a scenario in",
         }
     }
 }

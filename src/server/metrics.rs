@@ -146,6 +146,18 @@ impl Metrics {
         ConnectionGuard(gauge)
     }
 
+    /// Streaming connections open now, all transports together.
+    pub fn open_streams(&self) -> i64 {
+        Transport::ALL
+            .into_iter()
+            .map(|t| {
+                self.connections
+                    .get_or_create(&TransportLabels::of(t))
+                    .get()
+            })
+            .sum()
+    }
+
     pub fn count_reset(&self, transport: Transport, reason: &'static str) {
         self.resets
             .get_or_create(&ResetLabels {

@@ -8,6 +8,7 @@
 //! Invariants: only `driver` reads the wall clock; only `hub` encodes market events; every
 //! long-lived response ends itself when [`AppState::shutdown`] is cancelled.
 
+pub mod admin;
 pub mod bus;
 pub mod config;
 pub mod driver;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub symbols: Arc<[String]>,
     /// Cancelled once, when the server begins to shut down.
     pub shutdown: CancellationToken,
+    /// What streams watch to know when to end (shutdown, or an instructor's disconnect).
+    pub streams: Arc<shutdown::StreamEnds>,
     /// This process's name in diagnostics (`/.sse`), unique per start.
     pub instance: Arc<str>,
 }
@@ -171,6 +174,7 @@ pub fn assemble(
         driver: handle,
         metrics,
         symbols,
+        streams: Arc::new(shutdown::StreamEnds::new(shutdown.clone())),
         shutdown,
         instance: Arc::from(format!("tickstream-{epoch}-{}", std::process::id())),
     };
@@ -199,8 +203,8 @@ impl Server {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let config = &state.config;
-        let step_every = Duration::from_secs_f64(config.tick_ms as f64 / 1000.0 / config.speed);
-        tokio::spawn(driver.run(config.clock, step_every, state.shutdown.clone()));
+        let tick = Duration::from_millis(config.tick_ms);
+        tokio::spawn(driver.run(config.clock, tick, config.speed, state.shutdown.clone()));
         let shutdown = state.shutdown.clone();
         let app = routes::app(state.clone());
         let task = tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! The HTTP surface: which path is served by what. `app` builds the whole router from the
 //! shared state, so tests can serve exactly what production serves.
 
+use super::admin;
 use super::error::ApiError;
 use super::transport;
 use super::AppState;
@@ -19,6 +20,7 @@ pub fn app(state: AppState) -> Router {
     let hub = state.hub.clone();
     let leptos = state.leptos.clone();
     Router::new()
+        .merge(admin::routes(state.clone()))
         .route("/api/sse", get(transport::sse::handler))
         .route("/api/snapshot", get(snapshot))
         .route("/api/{*rest}", get(unknown_api).post(unknown_api))

@@ -35,3 +35,37 @@ pub async fn cancel_on_signal(token: CancellationToken) {
     }
     token.cancel();
 }
+
+/// Ends open streams on demand: all of them at shutdown, or every stream open right now
+/// when an instructor asks (`POST /api/admin/disconnect`), so a workshop can watch clients
+/// reconnect and resume by themselves.
+pub struct StreamEnds {
+    shutdown: CancellationToken,
+    current: std::sync::Mutex<CancellationToken>,
+}
+
+impl StreamEnds {
+    pub fn new(shutdown: CancellationToken) -> StreamEnds {
+        let current = std::sync::Mutex::new(shutdown.child_token());
+        StreamEnds { shutdown, current }
+    }
+
+    /// The token a new stream watches: cancelled at shutdown or at the next `end_all`.
+    pub fn token(&self) -> CancellationToken {
+        self.lock().child_token()
+    }
+
+    /// Ends every stream open now; streams opened afterwards are not affected.
+    pub fn end_all(&self) {
+        let mut current = self.lock();
+        current.cancel();
+        *current = self.shutdown.child_token();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CancellationToken> {
+        // Replacing a token is one assignment: a poisoned lock still holds a valid one.
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

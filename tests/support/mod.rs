@@ -72,6 +72,17 @@ impl TestServer {
         Response::get(self.addr, path, headers).await
     }
 
+    /// `POST` with a JSON body and, if given, a bearer token.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &str) -> Response {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(auth) = &auth {
+            headers.push(("Authorization", auth.as_str()));
+        }
+        let stream = TcpStream::connect(self.addr).await.expect("connects");
+        Response::send(stream, self.addr, "POST", path, &headers, body.as_bytes()).await
+    }
+
     pub fn metric(&self, line_prefix: &str) -> f64 {
         metric_value(&self.state.metrics.render(), line_prefix)
     }
@@ -110,7 +121,7 @@ pub struct Response {
 impl Response {
     pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
         let stream = TcpStream::connect(addr).await.expect("connects");
-        Response::send(stream, addr, path, headers).await
+        Response::send(stream, addr, "GET", path, headers, b"").await
     }
 
     /// Like `get`, but with a tiny receive buffer, so that a client that stops reading is
@@ -119,21 +130,28 @@ impl Response {
         let socket = TcpSocket::new_v4().expect("socket");
         socket.set_recv_buffer_size(4096).expect("buffer size");
         let stream = socket.connect(addr).await.expect("connects");
-        Response::send(stream, addr, path, &[]).await
+        Response::send(stream, addr, "GET", path, &[], b"").await
     }
 
     async fn send(
         mut stream: TcpStream,
         addr: SocketAddr,
+        method: &str,
         path: &str,
         headers: &[(&str, &str)],
+        body: &[u8],
     ) -> Response {
-        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
+        if method != "GET" {
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
         request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).await.expect("sends");
+        let mut bytes = request.into_bytes();
+        bytes.extend_from_slice(body);
+        stream.write_all(&bytes).await.expect("sends");
         let mut response = Response {
             stream,
             status: 0,

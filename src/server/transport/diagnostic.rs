@@ -37,7 +37,7 @@ pub async fn handler(State(app): State<AppState>, request: Request) -> Response 
         .finish()
         + &Frame::new().event_name("request").data(&echo).finish();
 
-    let shutdown = app.shutdown.clone();
+    let shutdown = app.streams.token();
     // Held by the stream, so the gauge falls when the client goes.
     let connection = app.metrics.connection(Transport::Diagnostic);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));

@@ -111,7 +111,7 @@ pub async fn handler(
         hub: app.hub.clone(),
         heartbeat: Duration::from_secs(app.config.heartbeat_secs),
         last_write: Instant::now(),
-        shutdown: app.shutdown.clone(),
+        shutdown: app.streams.token(),
         deliveries: metrics
             .deliveries
             .get_or_create(&TransportLabels::of(Transport::Sse))
