@@ -4,6 +4,9 @@ import { defineConfig, devices } from "@playwright/test";
 // own port with a fixed seed. Chromium is Debian's: `npx playwright install` cannot download
 // browsers on our machines, so it is never used.
 const port = Number(process.env.TICKSTREAM_E2E_PORT ?? 3107);
+// A second server for deterministic tests: seeded, manual clock, admin API on.
+export const manualPort = port + 1;
+export const adminToken = "e2e-admin-token";
 
 export default defineConfig({
   testDir: "./tests",
@@ -36,14 +39,27 @@ export default defineConfig({
       },
     },
   ],
-  webServer: {
-    // From the repository root, where Leptos.toml and target/site are.
-    command: `./target/release/tickstream --addr 127.0.0.1:${port} --seed 42 --tick-ms 100`,
-    cwd: "..",
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 30_000,
-  },
+  webServer: [
+    {
+      // From the repository root, where Leptos.toml and target/site are.
+      command: `./target/release/tickstream --addr 127.0.0.1:${port} --seed 42 --tick-ms 100`,
+      cwd: "..",
+      url: `http://127.0.0.1:${port}/healthz`,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 30_000,
+    },
+    {
+      command:
+        `./target/release/tickstream --addr 127.0.0.1:${manualPort} --seed 42 --clock manual ` +
+        `--admin-token ${adminToken}`,
+      cwd: "..",
+      url: `http://127.0.0.1:${manualPort}/healthz`,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 30_000,
+    },
+  ],
 });

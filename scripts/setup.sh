@@ -66,13 +66,21 @@ fi
 wasm_opt=end2end/node_modules/.bin/wasm-opt
 "$wasm_opt" --version >/dev/null || { echo "setup: $wasm_opt does not run" >&2; false; }
 
-begin "chromium (Debian package, for Playwright)"
-if command -v chromium >/dev/null; then
-    say "chromium: present ($(chromium --version 2>/dev/null | head -n1))"
+begin "Debian packages (chromium for Playwright, nginx for the proxy tests)"
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ ${#missing[@]} -eq 0 ]; then
+    say "chromium, nginx: present"
 else
-    say "installing Debian's chromium"
+    say "installing Debian packages: ${missing[*]}"
     as_root apt-get update -q
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q chromium
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
+fi
+# The test harness starts its own nginx on a free port; a packaged one serving port 80
+# is not needed.
+if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+    say "note: a system nginx is running; the tests do not use it"
 fi
 
 say "all tools present"

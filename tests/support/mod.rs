@@ -4,6 +4,8 @@
 //! Nothing here trusts the server's own types: tests see what a browser would see.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod nginx;
+
 use clap::Parser as _;
 use std::collections::VecDeque;
 use std::net::SocketAddr;

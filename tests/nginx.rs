@@ -1,0 +1,74 @@
+//! The workshop's proxy lesson with a real nginx: through `deploy/nginx/tickstream.conf`
+//! every event arrives as it is published; through the buffered variant it does not.
+#![cfg(feature = "ssr")]
+
+mod support;
+
+use std::time::Duration;
+use support::nginx::Nginx;
+use support::{Response, TestServer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_nginx_every_event_arrives_as_it_is_published() {
+    let server = TestServer::start(&[]).await;
+    let nginx = Nginx::start("tickstream.conf", server.addr);
+    let mut stream = Response::get(nginx.addr, "/api/sse", &[]).await;
+    assert_eq!(stream.status, 200, "{}", nginx.log());
+    assert_eq!(
+        stream.header("content-type"),
+        Some("text/event-stream; charset=utf-8")
+    );
+    stream.next_event().await.expect("snapshot");
+    // One step at a time: each step's events must come through before the next is made,
+    // so nothing can be waiting in a buffer for more data to arrive.
+    for _ in 0..20 {
+        let last = server.step(1).await;
+        let events = stream.events_until(last).await;
+        assert_eq!(events.last().expect("events").event_id(), last);
+    }
+    // Ordinary pages still come through (buffered).
+    let mut page = Response::get(nginx.addr, "/api/snapshot", &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body().await.contains("\"type\":\"snapshot\""));
+    // And the diagnostic stream shows what nginx added to the request.
+    let mut diagnostic = Response::get(nginx.addr, "/.sse", &[]).await;
+    diagnostic.next_event().await.expect("server");
+    let request = diagnostic.next_event().await.expect("request");
+    assert!(
+        request.data.contains("x-forwarded-for: 127.0.0.1"),
+        "{}",
+        request.data
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffering_compressing_proxy_holds_events_back() {
+    let server = TestServer::start(&["--heartbeat-secs", "3600"]).await;
+    let nginx = Nginx::start("tickstream-buffered.conf", server.addr);
+    let mut direct = server.get("/api/sse", &[]).await;
+    direct.next_event().await.expect("snapshot");
+    let addr = nginx.addr;
+    let proxied = tokio::spawn(async move {
+        let mut response = Response::get(addr, "/api/sse", &[("Accept-Encoding", "gzip")]).await;
+        let first = response.next_body_bytes().await;
+        (response, first)
+    });
+
+    // The server has sent `retry:`, a 60 kB snapshot and a few live events; the direct
+    // client has them all at once. Through this proxy not even the response headers have
+    // come out two seconds later: everything waits in nginx's buffers.
+    let last = server.step(3).await;
+    direct.events_until(last).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !proxied.is_finished(),
+        "the buffered proxy passed the stream on early"
+    );
+
+    // Publish enough to fill the buffers and the held-back lump arrives, compressed.
+    server.step(600).await;
+    let (response, first) = proxied.await.expect("the proxied request");
+    assert_eq!(response.status, 200, "{}", nginx.log());
+    assert_eq!(response.header("content-encoding"), Some("gzip"));
+    assert!(!first.is_empty());
+}
