@@ -66,12 +66,13 @@ fi
 wasm_opt=end2end/node_modules/.bin/wasm-opt
 "$wasm_opt" --version >/dev/null || { echo "setup: $wasm_opt does not run" >&2; false; }
 
-begin "Debian packages (chromium for Playwright, nginx for the proxy tests)"
+begin "Debian packages (chromium for Playwright, nginx and redis-server for the integration tests)"
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/bin/redis-server ] || missing+=(redis-server)
 if [ ${#missing[@]} -eq 0 ]; then
-    say "chromium, nginx: present"
+    say "chromium, nginx, redis-server: present"
 else
     say "installing Debian packages: ${missing[*]}"
     as_root apt-get update -q
@@ -79,8 +80,12 @@ else
 fi
 # The test harness starts its own nginx on a free port; a packaged one serving port 80
 # is not needed.
-if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
-    say "note: a system nginx is running; the tests do not use it"
-fi
+# Likewise for Redis: tests/redis.rs starts redis-server on a free port in a temporary
+# directory, without persistence, and stops it afterwards.
+for service in nginx redis-server; do
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
+        say "note: a system $service is running; the tests do not use it"
+    fi
+done
 
 say "all tools present"

@@ -1,31 +1,39 @@
-//! The browser side of the transports (feature `hydrate`). The only module that touches
-//! `EventSource` and friends; it turns what arrives into [`wire`](crate::wire) envelopes and
-//! hands them to the UI's store through the [`LiveFeed`] seam.
+//! The browser side of the transports (feature `hydrate`): the only module that touches
+//! `EventSource`, `WebSocket` and `fetch`. Each adapter turns what arrives into
+//! [`FeedEvent`]s for the UI, remembers the last event id, and after a loss reconnects
+//! with exponential backoff and jitter, resuming from that id.
 //!
-//! The browser is single-threaded, so the one live connection is kept in a thread-local:
-//! starting a new one drops (and so closes) the old.
+//! | transport | resumes by | reconnects |
+//! |---|---|---|
+//! | SSE ([`sse`]) | `Last-Event-ID` (browser), `?lastEventId=` (new `EventSource`) | the browser itself, or us when it gives up |
+//! | WebSocket ([`ws`]) | `?lastEventId=` on the new socket | us |
+//! | long/short poll ([`poll`]) | `?after=` on every request | every request is a new one |
 
+mod backoff;
+pub mod poll;
 pub mod sse;
+pub mod ws;
 
-use crate::ui::feed::{ConnectionState, LiveFeed};
-use leptos::prelude::Set;
-use std::cell::RefCell;
+use crate::ui::feed::{FeedEvent, FeedHandle, LiveFeed, TransportKind};
+use crate::wire::EventId;
+use std::rc::Rc;
 
-thread_local! {
-    static CURRENT: RefCell<Option<sse::SseConnection>> = const { RefCell::new(None) };
+/// The transports as the UI gets them.
+pub fn live_feed() -> LiveFeed {
+    LiveFeed(start)
 }
 
-/// The feed the page starts once it is hydrated: SSE, resuming from the page's snapshot.
-pub fn live_feed() -> LiveFeed {
-    LiveFeed::new(|store| match sse::SseConnection::open(store) {
-        Ok(connection) => CURRENT.with(|current| {
-            current.replace(Some(connection));
-        }),
-        Err(err) => {
-            leptos::logging::error!("cannot open the event stream: {err:?}");
-            store.connection.set(ConnectionState::Closed);
+fn start(kind: TransportKind, last_id: Option<EventId>, on: Rc<dyn Fn(FeedEvent)>) -> FeedHandle {
+    match kind {
+        TransportKind::Sse => FeedHandle::new(sse::SseFeed::start(last_id, on)),
+        TransportKind::Ws => FeedHandle::new(ws::WsFeed::start(last_id, on)),
+        TransportKind::LongPoll => {
+            FeedHandle::new(poll::PollFeed::start(poll::Mode::Long, last_id, on))
         }
-    })
+        TransportKind::ShortPoll => {
+            FeedHandle::new(poll::PollFeed::start(poll::Mode::Short, last_id, on))
+        }
+    }
 }
 
 /// Marks `<body data-hydrated="true">`: from now on, clicks reach the app.
@@ -37,4 +45,31 @@ pub fn mark_hydrated() {
         // Only fails for an invalid attribute name, and this one is valid.
         let _ = body.set_attribute("data-hydrated", "true");
     }
+}
+
+/// Milliseconds since the Unix epoch, as the browser's clock says.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Asks the server to drop the connection it named `name` (the lab's "server drop").
+pub fn ask_server_to_drop(name: &str) {
+    let url = format!("/api/connections/{name}");
+    leptos::task::spawn_local(async move {
+        let request = gloo_net::http::Request::delete(&url).send().await;
+        if let Err(err) = request {
+            leptos::logging::warn!("could not ask the server to drop {url}: {err}");
+        }
+    });
+}
+
+/// The page's origin for WebSocket URLs: `ws://host` or `wss://host`.
+fn websocket_origin() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}", location.host().ok()?))
 }

@@ -80,6 +80,64 @@ pub struct Config {
     #[arg(long, env = "TICKSTREAM_SNAPSHOT_POINTS", default_value_t = 240,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub snapshot_points: u64,
+
+    /// The event bus: `memory` (one process) or `redis://HOST:PORT[/DB]` (several instances
+    /// sharing one market through a Redis Stream).
+    #[arg(
+        long,
+        env = "TICKSTREAM_BUS",
+        default_value = "memory",
+        hide_env_values = true
+    )]
+    pub bus: BusUrl,
+
+    /// `both` runs the market and serves it; `web` only serves, following the market that
+    /// another instance publishes to `--bus redis://…`.
+    #[arg(long, env = "TICKSTREAM_ROLE", value_enum, default_value_t = Role::Both)]
+    pub role: Role,
+}
+
+/// Which bus carries the events. Its `Debug` hides the URL, which may hold a password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum BusUrl {
+    Memory,
+    Redis(String),
+}
+
+impl std::fmt::Debug for BusUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BusUrl::Memory => f.write_str("Memory"),
+            BusUrl::Redis(_) => f.write_str("Redis(<url>)"),
+        }
+    }
+}
+
+impl std::str::FromStr for BusUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<BusUrl, String> {
+        if text == "memory" {
+            return Ok(BusUrl::Memory);
+        }
+        if !text.starts_with("redis://") {
+            return Err(
+                "expected `memory` or `redis://HOST:PORT` (e.g. redis://127.0.0.1:6379)".to_owned(),
+            );
+        }
+        redis::Client::open(text)
+            .map(|_| BusUrl::Redis(text.to_owned()))
+            .map_err(|err| format!("not a usable Redis URL: {err}"))
+    }
+}
+
+/// What this instance does with the market.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Runs the market (the only one on its bus) and serves it.
+    Both,
+    /// Serves the market another instance runs; needs `--bus redis://…`.
+    Web,
 }
 
 /// The admin token. Its `Debug` never shows it, so it cannot reach a log by accident.
@@ -151,6 +209,21 @@ mod tests {
         let config = Config::try_parse_from(["tickstream", "--seed", "42", "--clock", "manual"])
             .expect("valid");
         assert_eq!(config.seed, Some(42));
+        assert_eq!(config.bus, BusUrl::Memory);
+        assert_eq!(config.role, Role::Both);
+        let config = Config::try_parse_from([
+            "tickstream",
+            "--bus",
+            "redis://:hunter2@127.0.0.1:6390/2",
+            "--role",
+            "web",
+        ])
+        .expect("valid");
+        assert!(matches!(&config.bus, BusUrl::Redis(url) if url.ends_with(":6390/2")));
+        assert!(
+            !format!("{config:?}").contains("hunter2"),
+            "the URL never prints"
+        );
         let config =
             Config::try_parse_from(["tickstream", "--admin-token", "s3cret-token"]).expect("valid");
         assert!(
@@ -167,6 +240,10 @@ mod tests {
             &["tickstream", "--no-such-flag"],
             &["tickstream", "--admin-token", "short"],
             &["tickstream", "--admin-token", "has a space"],
+            &["tickstream", "--bus", "kafka://127.0.0.1:9092"],
+            &["tickstream", "--bus", "redis://"],
+            &["tickstream", "--bus", "redis://127.0.0.1:notaport"],
+            &["tickstream", "--role", "market"],
         ] {
             assert!(Config::try_parse_from(bad).is_err(), "{bad:?}");
         }

@@ -5,6 +5,10 @@
 //! envelope once as JSON and once as an SSE message, folds the event into the
 //! [`MarketView`], and only then hands it to the bus. Transports never encode events: they
 //! copy the shared bytes. The one per-connection encoding left is `reset`, which is rare.
+//!
+//! A `--role web` instance runs no market: its events come from the Redis stream through
+//! [`Hub::ingest`], which keeps the same order (view first, then bus) and frames the very
+//! JSON the market encoded, so every instance sends the same bytes for the same id.
 
 use super::bus::{Bus, Published, ResetReason, Subscription};
 use super::metrics::Metrics;
@@ -14,13 +18,14 @@ use bytes::Bytes;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub struct Hub {
-    epoch: Epoch,
     bus: Arc<dyn Bus>,
     metrics: Arc<Metrics>,
     state: Mutex<State>,
 }
 
 struct State {
+    /// The history the view belongs to: this market's, or the one a follower follows.
+    epoch: Epoch,
     next_seq: u64,
     view: MarketView,
     /// Publish time of the newest event, which is the time a snapshot describes.
@@ -40,10 +45,10 @@ pub struct Encoded {
 impl Hub {
     pub fn new(epoch: Epoch, bus: Arc<dyn Bus>, view: MarketView, metrics: Arc<Metrics>) -> Hub {
         Hub {
-            epoch,
             bus,
             metrics,
             state: Mutex::new(State {
+                epoch,
                 next_seq: 1,
                 view,
                 last_ts: 0,
@@ -52,8 +57,9 @@ impl Hub {
         }
     }
 
+    /// The current history: fixed for a market, the followed market's for a follower.
     pub fn epoch(&self) -> Epoch {
-        self.epoch
+        self.state().epoch
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -67,7 +73,7 @@ impl Hub {
     /// Publishes one event at `ts` (milliseconds since the Unix epoch) and returns its id.
     pub fn publish(&self, payload: Payload, ts: u64, symbols: Vec<String>) -> EventId {
         let mut state = self.state();
-        let id = EventId::new(self.epoch, state.next_seq);
+        let id = EventId::new(state.epoch, state.next_seq);
         state.next_seq += 1;
         let encoded = encode(Some(id), ts, &payload);
         state.view.apply(id, ts, &payload);
@@ -84,6 +90,54 @@ impl Hub {
         }));
         self.metrics.events_published.inc();
         id
+    }
+
+    /// Takes an event the market published in another process (a follower of the Redis
+    /// stream): frames the market's own JSON for SSE, folds the event into the view unless
+    /// the view already includes it (after [`Hub::restore`]), and only then hands it to the
+    /// bus — the same order as [`Hub::publish`].
+    pub fn ingest(
+        &self,
+        id: EventId,
+        ts: u64,
+        payload: &Payload,
+        symbols: Vec<String>,
+        json: String,
+    ) {
+        let mut state = self.state();
+        let kind = payload.event_type();
+        let sse = frame(Some(id), kind, &json);
+        let included = state
+            .view
+            .last_id()
+            .is_some_and(|last| last.epoch == id.epoch && last.seq >= id.seq);
+        if !included {
+            state.view.apply(id, ts, payload);
+            state.epoch = id.epoch;
+            state.last_ts = ts;
+            state.snapshot = None;
+        }
+        self.bus.publish(Arc::new(Published {
+            id,
+            kind,
+            ts,
+            symbols,
+            json: Bytes::from(json),
+            sse: Bytes::from(sse),
+        }));
+        self.metrics.events_published.inc();
+    }
+
+    /// Replaces the view with a snapshot the market took (a follower starting, or starting
+    /// over after a hole in the stream); `ts` is the snapshot's publish time.
+    pub fn restore(&self, snapshot: &Snapshot, ts: u64) {
+        let mut state = self.state();
+        state.view.restore(snapshot);
+        if let Some(id) = snapshot.id {
+            state.epoch = id.epoch;
+        }
+        state.last_ts = ts;
+        state.snapshot = None;
     }
 
     /// Subscribes to the bus, replaying from after `after` when possible. Take the snapshot
@@ -132,16 +186,22 @@ pub fn reset_event(reason: ResetReason, asked: Option<&str>, ts: u64) -> Encoded
     encode(None, ts, &payload)
 }
 
-fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> Encoded {
+/// Encodes one event for every transport: JSON envelope and SSE message.
+pub fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> Encoded {
     let json = wire::encode(id, ts, payload);
-    let mut frame = Frame::new();
-    if let Some(id) = id {
-        frame = frame.id(id);
-    }
-    let sse = frame.event(payload.event_type()).data(&json).finish();
+    let sse = frame(id, payload.event_type(), &json);
     Encoded {
         id,
         json: Bytes::from(json),
         sse: Bytes::from(sse),
     }
+}
+
+/// The SSE message carrying one encoded envelope.
+fn frame(id: Option<EventId>, kind: wire::EventType, json: &str) -> String {
+    let mut frame = Frame::new();
+    if let Some(id) = id {
+        frame = frame.id(id);
+    }
+    frame.event(kind).data(json).finish()
 }

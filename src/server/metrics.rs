@@ -15,15 +15,24 @@ use prometheus_client::registry::Registry;
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Transport {
     Sse,
+    Ws,
+    Poll,
     Diagnostic,
 }
 
 impl Transport {
-    pub const ALL: [Transport; 2] = [Transport::Sse, Transport::Diagnostic];
+    pub const ALL: [Transport; 4] = [
+        Transport::Sse,
+        Transport::Ws,
+        Transport::Poll,
+        Transport::Diagnostic,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Sse => "sse",
+            Transport::Ws => "ws",
+            Transport::Poll => "poll",
             Transport::Diagnostic => "diagnostic",
         }
     }

@@ -5,6 +5,10 @@
 //! [`view`] before the [`bus`] fans it out; each [`transport`] copies the shared bytes to its
 //! clients. [`routes`] maps paths to handlers, [`shutdown`] ends it all.
 //!
+//! With `--bus redis://…` several instances serve one market: the one with `--role both`
+//! runs it and writes its events to a Redis stream, and each `--role web` instance runs a
+//! [`follow`]er instead of a driver, feeding its own hub from that stream.
+//!
 //! Invariants: only `driver` reads the wall clock; only `hub` encodes market events; every
 //! long-lived response ends itself when [`AppState::shutdown`] is cancelled.
 
@@ -13,6 +17,7 @@ pub mod bus;
 pub mod config;
 pub mod driver;
 pub mod error;
+pub mod follow;
 pub mod hub;
 pub mod metrics;
 pub mod routes;
@@ -24,7 +29,9 @@ use crate::market::{Market, MarketConfig, Universe};
 use crate::wire::{Epoch, MarketStatus};
 use axum::extract::FromRef;
 use bus::memory::MemoryBus;
-use config::Config;
+use bus::redis::RedisBus;
+use bus::Bus;
+use config::{BusUrl, Config, Role};
 use driver::{Driver, DriverHandle};
 use hub::Hub;
 use leptos::config::LeptosOptions;
@@ -55,6 +62,9 @@ pub struct AppState {
     pub streams: Arc<shutdown::StreamEnds>,
     /// This process's name in diagnostics (`/.sse`), unique per start.
     pub instance: Arc<str>,
+    /// The link to Redis with `--bus redis://…`: its tasks run beside the server, and
+    /// `/readyz` reports its health.
+    pub redis: Option<Arc<RedisBus>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -77,6 +87,8 @@ pub enum StartError {
     Universe { path: String, message: String },
     #[error("the market settings are not valid: {0}")]
     Market(String),
+    #[error("{0}")]
+    Bus(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -132,7 +144,24 @@ pub fn assemble(
     let epoch = Epoch(started);
     let history = usize::try_from(config.history).unwrap_or(usize::MAX);
     let backlog = usize::try_from(config.client_backlog).unwrap_or(usize::MAX);
-    let bus = Arc::new(MemoryBus::new(epoch, history, backlog));
+    let instance: Arc<str> = Arc::from(format!("tickstream-{epoch}-{}", std::process::id()));
+    let (bus, redis): (Arc<dyn Bus>, _) = match &config.bus {
+        BusUrl::Memory if config.role == Role::Web => {
+            return Err(StartError::Bus(
+                "--role web serves a market that another instance runs: it needs \
+                 --bus redis://HOST:PORT"
+                    .into(),
+            ));
+        }
+        BusUrl::Memory => (Arc::new(MemoryBus::new(epoch, history, backlog)), None),
+        BusUrl::Redis(url) => {
+            let market = config.role == Role::Both;
+            let bus = RedisBus::new(url, market, epoch, history, backlog, &instance)
+                .map_err(|err| StartError::Bus(format!("--bus {err}")))?;
+            let bus = Arc::new(bus);
+            (bus.clone(), Some(bus))
+        }
+    };
     let limits = ViewLimits {
         points: usize::try_from(config.snapshot_points).unwrap_or(usize::MAX),
         news: SNAPSHOT_NEWS,
@@ -165,7 +194,9 @@ pub fn assemble(
         .map(|spec| spec.symbol.clone())
         .collect();
     let (mut driver, handle) = Driver::new(market, hub.clone());
-    driver.open(config.warmup_steps, config.tick_ms);
+    if config.role == Role::Both {
+        driver.open(config.warmup_steps, config.tick_ms);
+    }
 
     let state = AppState {
         config: Arc::new(config),
@@ -176,7 +207,8 @@ pub fn assemble(
         symbols,
         streams: Arc::new(shutdown::StreamEnds::new(shutdown.clone())),
         shutdown,
-        instance: Arc::from(format!("tickstream-{epoch}-{}", std::process::id())),
+        instance,
+        redis,
     };
     Ok((state, driver))
 }
@@ -190,7 +222,8 @@ pub struct Server {
 
 impl Server {
     /// Listens on `addr` (port 0 picks a free one) and serves until `state.shutdown` is
-    /// cancelled; the market driver runs beside it.
+    /// cancelled; the market driver (`--role both`) or the follower (`--role web`) runs
+    /// beside it, and with `--bus redis://…` the market's writer too.
     pub async fn start(
         state: AppState,
         driver: Driver,
@@ -204,7 +237,21 @@ impl Server {
             .map_err(|source| StartError::Bind { addr, source })?;
         let config = &state.config;
         let tick = Duration::from_millis(config.tick_ms);
-        tokio::spawn(driver.run(config.clock, tick, config.speed, state.shutdown.clone()));
+        let shutdown = state.shutdown.clone();
+        match (config.role, &state.redis) {
+            (Role::Both, redis) => {
+                tokio::spawn(driver.run(config.clock, tick, config.speed, shutdown.clone()));
+                if let Some(redis) = redis {
+                    let writer = bus::redis::run_writer(redis.clone(), state.hub.clone(), shutdown);
+                    tokio::spawn(writer);
+                }
+            }
+            // No market here: the driver is dropped, so admin commands say it has stopped.
+            (Role::Web, Some(redis)) => {
+                tokio::spawn(follow::run(redis.clone(), state.hub.clone(), shutdown));
+            }
+            (Role::Web, None) => {} // refused by `assemble`
+        }
         let shutdown = state.shutdown.clone();
         let app = routes::app(state.clone());
         let task = tokio::spawn(async move {

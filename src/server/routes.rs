@@ -2,6 +2,7 @@
 //! shared state, so tests can serve exactly what production serves.
 
 use super::admin;
+use super::bus::redis::Health;
 use super::error::ApiError;
 use super::transport;
 use super::AppState;
@@ -21,10 +22,9 @@ pub fn app(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     Router::new()
         .merge(admin::routes(state.clone()))
-        .route("/api/sse", get(transport::sse::handler))
+        .merge(transport::routes())
         .route("/api/snapshot", get(snapshot))
         .route("/api/{*rest}", get(unknown_api).post(unknown_api))
-        .route("/.sse", get(transport::diagnostic::handler))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -58,18 +58,27 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the market has published and the server is not shutting down.
+/// `GET /readyz`: the market has published, the server is not shutting down, and with
+/// `--bus redis://…` the link to Redis is up and in step (`"redis"` says where it stands:
+/// `connecting`, `syncing`, `conflict` or `ready`).
 async fn readyz(State(app): State<AppState>) -> Response {
-    let ready = app.hub.latest().is_some() && !app.shutdown.is_cancelled();
+    let redis = app.redis.as_ref().map(|redis| redis.health());
+    let ready = app.hub.latest().is_some()
+        && !app.shutdown.is_cancelled()
+        && redis.is_none_or(|health| health == Health::Ready);
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
+    let mut body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "latest_id": app.hub.latest(),
+        "bus": if redis.is_some() { "redis" } else { "memory" },
     });
+    if let Some(health) = redis {
+        body["redis"] = json!(health.as_str());
+    }
     (status, Json(body)).into_response()
 }
 

@@ -36,18 +36,29 @@ pub async fn cancel_on_signal(token: CancellationToken) {
     token.cancel();
 }
 
-/// Ends open streams on demand: all of them at shutdown, or every stream open right now
-/// when an instructor asks (`POST /api/admin/disconnect`), so a workshop can watch clients
-/// reconnect and resume by themselves.
+/// Ends open streams on demand: all of them at shutdown, every stream open right now when
+/// an instructor asks (`POST /api/admin/disconnect`), or one by name when the transport lab
+/// asks (`DELETE /api/connections/{name}`), so a workshop can watch clients reconnect and
+/// resume by themselves.
 pub struct StreamEnds {
     shutdown: CancellationToken,
     current: std::sync::Mutex<CancellationToken>,
+    /// Open streams by name, for ending one at a time.
+    open: std::sync::Mutex<std::collections::HashMap<String, CancellationToken>>,
+    counter: std::sync::atomic::AtomicU64,
+    keys: std::collections::hash_map::RandomState,
 }
 
 impl StreamEnds {
     pub fn new(shutdown: CancellationToken) -> StreamEnds {
         let current = std::sync::Mutex::new(shutdown.child_token());
-        StreamEnds { shutdown, current }
+        StreamEnds {
+            shutdown,
+            current,
+            open: std::sync::Mutex::new(std::collections::HashMap::new()),
+            counter: std::sync::atomic::AtomicU64::new(0),
+            keys: std::collections::hash_map::RandomState::new(),
+        }
     }
 
     /// The token a new stream watches: cancelled at shutdown or at the next `end_all`.
@@ -65,6 +76,67 @@ impl StreamEnds {
     fn lock(&self) -> std::sync::MutexGuard<'_, CancellationToken> {
         // Replacing a token is one assignment: a poisoned lock still holds a valid one.
         self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A streaming connection's entry in [`StreamEnds`]: its name, and the token that ends it.
+/// Dropping it (when the stream ends) removes the entry.
+pub struct OpenStream {
+    pub name: String,
+    pub token: CancellationToken,
+    ends: std::sync::Arc<StreamEnds>,
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.ends.registry().remove(&self.name);
+    }
+}
+
+impl StreamEnds {
+    /// Registers a new stream: it ends at shutdown, at `end_all`, or at `end(name)`.
+    pub fn open(self: &std::sync::Arc<Self>) -> OpenStream {
+        let token = self.token();
+        let name = self.fresh_name();
+        self.registry().insert(name.clone(), token.clone());
+        OpenStream {
+            name,
+            token,
+            ends: self.clone(),
+        }
+    }
+
+    /// Ends one stream by name; `false` if no such stream is open.
+    pub fn end(&self, name: &str) -> bool {
+        match self.registry().remove(name) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A name nobody can guess: a connection may be dropped by anyone who knows its name,
+    /// and only that connection's client is told it (in its `hello` event). SipHash with the
+    /// process's random keys over a counter gives unpredictable names without another crate.
+    fn fresh_name(&self) -> String {
+        use std::hash::{BuildHasher, Hasher};
+        let count = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut hasher = self.keys.build_hasher();
+        hasher.write_u64(count);
+        format!("{:016x}", hasher.finish())
+    }
+
+    fn registry(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, CancellationToken>> {
+        // Inserts and removes are single operations: a poisoned lock holds a valid map.
+        self.open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -80,7 +80,7 @@ impl MarketView {
                 self.news.push_back(news.clone());
             }
             Payload::Market(status) => self.market = status.clone(),
-            Payload::Snapshot(_) | Payload::Reset(_) => {}
+            Payload::Snapshot(_) | Payload::Reset(_) | Payload::Hello(_) => {}
         }
     }
 
@@ -101,6 +101,33 @@ impl MarketView {
             price: tick.quote.last,
             volume: tick.volume,
         });
+    }
+
+    /// Replaces the whole state with a snapshot taken elsewhere, keeping this view's limits:
+    /// how a follower of the Redis stream starts, or starts over after a hole in it.
+    pub fn restore(&mut self, snapshot: &Snapshot) {
+        fn newest<T: Clone>(items: &[T], keep: usize) -> VecDeque<T> {
+            items[items.len().saturating_sub(keep)..]
+                .iter()
+                .cloned()
+                .collect()
+        }
+        self.last_id = snapshot.id;
+        self.market = snapshot.market.clone();
+        self.symbols = snapshot
+            .symbols
+            .iter()
+            .map(|s| SymbolView {
+                info: SymbolInfo {
+                    symbol: s.symbol.clone(),
+                    name: s.name.clone(),
+                    sector: s.sector.clone(),
+                },
+                quote: s.quote.clone(),
+                points: newest(&s.points, self.limits.points),
+            })
+            .collect();
+        self.news = newest(&snapshot.news, self.limits.news);
     }
 
     pub fn snapshot(&self) -> Snapshot {

@@ -1,5 +1,6 @@
 //! The HTML shell and the root component with its routes.
 
+use super::lab::LabPage;
 use super::market_page::MarketPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
@@ -14,6 +15,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // Before anything paints: the theme the user chose last time.
+                <script inner_html=super::theme::APPLY_STORED_THEME></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -36,6 +39,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=StaticSegment("") view=MarketPage/>
+                <Route path=StaticSegment("lab") view=LabPage/>
             </Routes>
         </Router>
     }

@@ -1,8 +1,10 @@
-//! The seam between the UI and the transports: a [`LiveFeed`] is handed the store and keeps
-//! it current; [`ConnectionState`] is what the status bar shows of it.
+//! The seam between the UI and the transports. The UI picks a [`TransportKind`], hands a
+//! callback to the [`LiveFeed`] (provided by the browser build), and hears [`FeedEvent`]s;
+//! it never touches a socket. Closing the returned [`FeedHandle`] (or dropping it) ends the
+//! connection.
 
-use super::store::MarketStore;
-use std::sync::Arc;
+use crate::wire::{Envelope, EventId};
+use std::rc::Rc;
 
 /// Where a live connection stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -28,16 +30,125 @@ impl ConnectionState {
     }
 }
 
-/// Starts a live connection that feeds the store. Provided as context by the browser build.
-#[derive(Clone)]
-pub struct LiveFeed(Arc<dyn Fn(MarketStore) + Send + Sync>);
+/// The four ways of carrying the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TransportKind {
+    #[default]
+    Sse,
+    Ws,
+    LongPoll,
+    ShortPoll,
+}
 
-impl LiveFeed {
-    pub fn new(start: impl Fn(MarketStore) + Send + Sync + 'static) -> LiveFeed {
-        LiveFeed(Arc::new(start))
+impl TransportKind {
+    pub const ALL: [TransportKind; 4] = [
+        TransportKind::Sse,
+        TransportKind::Ws,
+        TransportKind::LongPoll,
+        TransportKind::ShortPoll,
+    ];
+
+    /// The name in URLs (`?transport=ws`) and test ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Sse => "sse",
+            TransportKind::Ws => "ws",
+            TransportKind::LongPoll => "long-poll",
+            TransportKind::ShortPoll => "short-poll",
+        }
     }
 
-    pub fn start(&self, store: MarketStore) {
-        (self.0)(store)
+    pub fn label(self) -> &'static str {
+        match self {
+            TransportKind::Sse => "SSE",
+            TransportKind::Ws => "WebSocket",
+            TransportKind::LongPoll => "Long-poll",
+            TransportKind::ShortPoll => "Short-poll",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TransportKind> {
+        TransportKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// What a running transport reports. (A `Message` is much larger than the rest; events
+/// are moved once, straight to their consumer, so boxing it would buy nothing.)
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum FeedEvent {
+    /// An event arrived. `raw` is the frame as received (for SSE, as `EventSource` hands
+    /// it over: its fields reassembled); `received_at` is milliseconds since the Unix epoch.
+    Message {
+        envelope: Envelope,
+        raw: String,
+        received_at: f64,
+    },
+    /// Something arrived that is not an event (a WebSocket pong or error message).
+    Control {
+        raw: String,
+    },
+    /// Bytes received: frames, messages, or response bodies.
+    Bytes(usize),
+    /// An HTTP request was made (a stream opened, a handshake, a poll).
+    Request,
+    State(ConnectionState),
+    /// The connection came back after being lost.
+    Reconnected,
+    /// The server named this connection (so it can be asked to drop it).
+    Named(String),
+    /// The transport kept failing and handed over to another.
+    FellBack(TransportKind),
+}
+
+/// What the UI can do to a running transport.
+pub trait FeedControl {
+    /// Closes the connection from the client side; it stays closed.
+    fn close(&self);
+    /// Kills the connection from the client side as a network failure would; the
+    /// transport reconnects and resumes by itself.
+    fn kill(&self);
+    /// Asks the server to drop this connection; the transport reconnects and resumes.
+    fn drop_by_server(&self);
+}
+
+/// A running transport. Dropping it closes the connection.
+pub struct FeedHandle(Box<dyn FeedControl>);
+
+impl FeedHandle {
+    pub fn new(control: impl FeedControl + 'static) -> FeedHandle {
+        FeedHandle(Box::new(control))
+    }
+
+    pub fn kill(&self) {
+        self.0.kill();
+    }
+
+    pub fn drop_by_server(&self) {
+        self.0.drop_by_server();
+    }
+}
+
+impl Drop for FeedHandle {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Starts a transport, resuming after `last_id`, reporting to `on`.
+pub type StartFeed = fn(TransportKind, Option<EventId>, Rc<dyn Fn(FeedEvent)>) -> FeedHandle;
+
+/// The browser build's transports, provided as context (absent on the server).
+#[derive(Clone, Copy)]
+pub struct LiveFeed(pub StartFeed);
+
+impl LiveFeed {
+    pub fn start(
+        &self,
+        kind: TransportKind,
+        last_id: Option<EventId>,
+        on: Rc<dyn Fn(FeedEvent)>,
+    ) -> FeedHandle {
+        (self.0)(kind, last_id, on)
     }
 }

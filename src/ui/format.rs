@@ -38,6 +38,13 @@ pub fn change_pct(last: Cents, open: Cents) -> String {
     format!("{sign}{}.{:02}%", abs / 100, abs % 100)
 }
 
+/// A time of day from milliseconds since the Unix epoch, `HH:MM:SS` in UTC (the same on
+/// the server and in every browser, so a server-rendered chart hydrates unchanged).
+pub fn clock(ms: u64) -> String {
+    let secs = ms / 1000 % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 /// `▲`, `▼` or `■` (unchanged) for a change.
 pub fn arrow(change: Cents) -> &'static str {
     match change.signum() {
@@ -74,5 +81,6 @@ mod tests {
         assert_eq!(change_pct(30_001, 30_000), "0.00%");
         assert_eq!(change_pct(30_002, 30_000), "+0.01%"); // 0.0067 % rounds up
         assert_eq!((arrow(1), arrow(-1), arrow(0)), ("▲", "▼", "■"));
+        assert_eq!(clock(1_764_000_045_000), "16:00:45");
     }
 }

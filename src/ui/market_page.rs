@@ -1,13 +1,20 @@
 //! `/`: the market page. The server renders it from the current snapshot, so the first
 //! paint already has real prices; in the browser the same snapshot is read back from the
-//! page (not fetched again) and the live feed continues from its event id.
+//! page (not fetched again) and the live feed continues from its event id, over the
+//! transport named in the URL (`?transport=ws`, SSE by default).
 
-use super::feed::LiveFeed;
+use super::chart::Chart;
+use super::feed::{FeedHandle, LiveFeed, TransportKind};
+use super::news_feed::NewsFeed;
+use super::session_banner::SessionBanner;
 use super::status_bar::StatusBar;
 use super::store::MarketStore;
+use super::theme::ThemeToggle;
 use super::watchlist::Watchlist;
 use crate::wire::Snapshot;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use std::rc::Rc;
 
 #[component]
 pub fn MarketPage() -> impl IntoView {
@@ -16,19 +23,45 @@ pub fn MarketPage() -> impl IntoView {
     let snapshot = SharedValue::new(use_context::<Snapshot>).into_inner();
     let store = MarketStore::new(snapshot);
     provide_context(store);
+    let query = use_query_map();
+    let chosen = move || {
+        query
+            .read()
+            .get("transport")
+            .and_then(|name| TransportKind::from_name(&name))
+            .unwrap_or_default()
+    };
+    store.transport.set(chosen());
     if let Some(feed) = use_context::<LiveFeed>() {
-        // Effects run only in the browser, after hydration.
-        Effect::new(move || feed.start(store));
+        // Effects run only in the browser, after hydration. A new choice in the URL closes
+        // the old connection (dropping its handle) and opens the new one where it left off.
+        let running = StoredValue::new_local(None::<FeedHandle>);
+        Effect::new(move || {
+            let kind = chosen();
+            running.set_value(None);
+            store.transport.set(kind);
+            let on = Rc::new(move |event| store.on_feed(event));
+            let handle = feed.start(kind, store.last_id.get_untracked(), on);
+            running.set_value(Some(handle));
+        });
     }
     view! {
         <div class="page">
             <header class="masthead">
                 <h1 class="brand">"tickstream"</h1>
                 <p class="tagline">"A simulated market, live over Server-Sent Events"</p>
+                <nav class="nav">
+                    <a href="/" aria-current="page">"Market"</a>
+                    <a href="/lab">"Transport lab"</a>
+                    <ThemeToggle/>
+                </nav>
             </header>
             <StatusBar/>
+            <SessionBanner/>
             <main class="market">
                 <Watchlist/>
+                <Chart/>
+                <NewsFeed/>
             </main>
         </div>
     }

@@ -5,11 +5,18 @@
 //! store up to date, and the server build provides none (it renders the snapshot as is).
 
 pub mod app;
+pub mod chart;
 pub mod feed;
 pub mod format;
+pub mod history;
+pub mod lab;
 pub mod market_page;
+pub mod news_feed;
+pub mod session_banner;
+pub mod sparkline;
 pub mod status_bar;
 pub mod store;
+pub mod theme;
 pub mod watchlist;
 
 pub use app::{shell, App};

@@ -1,12 +1,19 @@
 //! The market as the page holds it: a reactive store fed by envelopes from any transport.
 //!
-//! One signal per symbol quote (not per price point), so a tick re-renders one row. The
-//! store ignores an event it has already applied (same epoch, sequence not newer), so a
-//! transport that replays a little too much never shows a point twice.
+//! Updates are coalesced to animation frames: an event lands in plain (non-reactive) state
+//! at once, and the signals the page renders from change at most once per frame — one
+//! signal per symbol quote, one version number for all price history — so 200 events a
+//! second cost 60 renders, not 200. The store ignores an event it has already applied
+//! (same epoch, sequence not newer), so a transport that replays a little too much never
+//! shows a point twice.
 
-use super::feed::ConnectionState;
-use crate::wire::{Envelope, EventId, MarketStatus, Payload, Quote, Snapshot};
+use super::feed::{ConnectionState, FeedEvent, TransportKind};
+use super::history::History;
+use crate::wire::{Envelope, EventId, MarketStatus, News, Payload, Point, Quote, Snapshot};
 use leptos::prelude::*;
+
+/// Headlines kept in the feed.
+pub const NEWS_KEPT: usize = 50;
 
 /// One watchlist symbol: fixed description, live quote.
 #[derive(Clone, Debug)]
@@ -22,11 +29,32 @@ pub struct SymbolRow {
 pub struct MarketStore {
     pub symbols: RwSignal<Vec<SymbolRow>>,
     pub market: RwSignal<Option<MarketStatus>>,
+    /// Newest first.
+    pub news: RwSignal<Vec<News>>,
+    /// The symbol the chart shows.
+    pub selected: RwSignal<Option<String>>,
+    /// Price history per symbol; read it when `history_version` changes.
+    pub history: StoredValue<History>,
+    pub history_version: RwSignal<u64>,
     /// The newest event applied; the transports resume from it.
     pub last_id: RwSignal<Option<EventId>>,
     pub connection: RwSignal<ConnectionState>,
+    pub transport: RwSignal<TransportKind>,
     /// Events applied since the page loaded.
     pub received: RwSignal<u64>,
+    /// Times the connection came back after a loss.
+    pub reconnects: RwSignal<u32>,
+    /// Publish → receive delay of the latest event, in milliseconds.
+    pub latency_ms: RwSignal<Option<f64>>,
+    /// Quotes that arrived since the last frame, waiting to be shown.
+    pending: StoredValue<Pending>,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    quotes: Vec<(String, Quote)>,
+    history_changed: bool,
+    frame_requested: bool,
 }
 
 impl MarketStore {
@@ -35,9 +63,17 @@ impl MarketStore {
         let store = MarketStore {
             symbols: RwSignal::new(Vec::new()),
             market: RwSignal::new(None),
+            news: RwSignal::new(Vec::new()),
+            selected: RwSignal::new(None),
+            history: StoredValue::new(History::default()),
+            history_version: RwSignal::new(0),
             last_id: RwSignal::new(None),
             connection: RwSignal::new(ConnectionState::Connecting),
+            transport: RwSignal::new(TransportKind::default()),
             received: RwSignal::new(0),
+            reconnects: RwSignal::new(0),
+            latency_ms: RwSignal::new(None),
+            pending: StoredValue::new(Pending::default()),
         };
         if let Some(snapshot) = snapshot {
             store.load(snapshot);
@@ -45,8 +81,35 @@ impl MarketStore {
         store
     }
 
+    /// Takes what a transport reports.
+    pub fn on_feed(&self, event: FeedEvent) {
+        match event {
+            FeedEvent::Message {
+                envelope,
+                received_at,
+                ..
+            } => {
+                if !matches!(envelope.payload, Payload::Hello(_)) {
+                    self.latency_ms
+                        .set(Some((received_at - envelope.ts as f64).max(0.0)));
+                }
+                self.apply(envelope);
+            }
+            FeedEvent::State(state) => self.connection.set(state),
+            FeedEvent::Reconnected => self.reconnects.update(|n| *n += 1),
+            FeedEvent::FellBack(kind) => self.transport.set(kind),
+            FeedEvent::Control { .. }
+            | FeedEvent::Bytes(_)
+            | FeedEvent::Request
+            | FeedEvent::Named(_) => {}
+        }
+    }
+
     /// Applies one event from a transport.
     pub fn apply(&self, envelope: Envelope) {
+        if matches!(envelope.payload, Payload::Hello(_)) {
+            return; // about the connection, not the market
+        }
         if let (Some(id), Some(last)) = (envelope.id, self.last_id.get_untracked()) {
             let already_applied = id.epoch == last.epoch && id.seq <= last.seq;
             if already_applied && !matches!(envelope.payload, Payload::Snapshot(_)) {
@@ -56,15 +119,26 @@ impl MarketStore {
         match envelope.payload {
             Payload::Snapshot(snapshot) => self.load(snapshot),
             Payload::Tick(tick) => {
-                let rows = self.symbols.read_untracked();
-                if let Some(row) = rows.iter().find(|row| row.symbol == tick.symbol) {
-                    row.quote.set(tick.quote);
-                }
+                let point = Point {
+                    ts: envelope.ts,
+                    price: tick.quote.last,
+                    volume: tick.volume,
+                };
+                self.history
+                    .update_value(|history| history.push(&tick.symbol, point));
+                self.pending.update_value(|pending| {
+                    pending.quotes.push((tick.symbol, tick.quote));
+                    pending.history_changed = true;
+                });
+                self.request_frame();
             }
+            Payload::News(item) => self.news.update(|news| {
+                news.insert(0, item);
+                news.truncate(NEWS_KEPT);
+            }),
             Payload::Market(status) => self.market.set(Some(status)),
-            // Headlines get their feed in the market-screen work; a reset is always followed
-            // by a snapshot, which does the work.
-            Payload::News(_) | Payload::Reset(_) => {}
+            // A reset is always followed by a snapshot, which does the work.
+            Payload::Reset(_) | Payload::Hello(_) => {}
         }
         if let Some(id) = envelope.id {
             self.last_id.set(Some(id));
@@ -72,36 +146,100 @@ impl MarketStore {
         self.received.update(|count| *count += 1);
     }
 
+    /// Shows what is pending at the next animation frame (at once where there are no
+    /// frames, i.e. on the server).
+    fn request_frame(&self) {
+        let first = self
+            .pending
+            .try_update_value(|pending| !std::mem::replace(&mut pending.frame_requested, true));
+        if first != Some(true) {
+            return; // already requested for this frame
+        }
+        #[cfg(feature = "hydrate")]
+        {
+            let store = *self;
+            request_animation_frame(move || store.flush());
+        }
+        #[cfg(not(feature = "hydrate"))]
+        self.flush();
+    }
+
+    /// Moves pending quotes and history into the signals the page renders from.
+    fn flush(&self) {
+        let Some(pending) = self.pending.try_update_value(std::mem::take) else {
+            return; // the page is gone
+        };
+        if pending.quotes.is_empty() && !pending.history_changed {
+            return;
+        }
+        self.symbols.with_untracked(|rows| {
+            for (symbol, quote) in pending.quotes {
+                if let Some(row) = rows.iter().find(|row| row.symbol == symbol) {
+                    row.quote.set(quote);
+                }
+            }
+        });
+        if pending.history_changed {
+            self.history_version.update(|v| *v += 1);
+        }
+    }
+
     /// Replaces the state with a snapshot, keeping row signals when the symbols match so
     /// that only changed cells re-render.
     fn load(&self, snapshot: Snapshot) {
-        let same_symbols = {
-            let rows = self.symbols.read_untracked();
+        self.pending.update_value(|pending| {
+            pending.quotes.clear();
+        });
+        let same_symbols = self.symbols.with_untracked(|rows| {
             rows.len() == snapshot.symbols.len()
                 && rows
                     .iter()
                     .zip(&snapshot.symbols)
                     .all(|(row, state)| row.symbol == state.symbol)
-        };
+        });
+        self.history.update_value(|history| {
+            history.load(
+                snapshot
+                    .symbols
+                    .iter()
+                    .map(|s| (s.symbol.clone(), s.points.clone())),
+            );
+        });
         if same_symbols {
-            let rows = self.symbols.read_untracked();
-            for (row, state) in rows.iter().zip(snapshot.symbols) {
-                row.quote.set(state.quote);
-            }
+            self.symbols.with_untracked(|rows| {
+                for (row, state) in rows.iter().zip(&snapshot.symbols) {
+                    row.quote.set(state.quote.clone());
+                }
+            });
         } else {
             self.symbols.set(
                 snapshot
                     .symbols
-                    .into_iter()
+                    .iter()
                     .map(|state| SymbolRow {
-                        symbol: state.symbol,
-                        name: state.name,
-                        sector: state.sector,
-                        quote: RwSignal::new(state.quote),
+                        symbol: state.symbol.clone(),
+                        name: state.name.clone(),
+                        sector: state.sector.clone(),
+                        quote: RwSignal::new(state.quote.clone()),
                     })
                     .collect(),
             );
         }
+        let known = |symbol: &String| snapshot.symbols.iter().any(|s| s.symbol == *symbol);
+        if !self.selected.get_untracked().is_some_and(|s| known(&s)) {
+            self.selected
+                .set(snapshot.symbols.first().map(|s| s.symbol.clone()));
+        }
+        self.news.set(
+            snapshot
+                .news
+                .iter()
+                .rev()
+                .take(NEWS_KEPT)
+                .cloned()
+                .collect(),
+        );
+        self.history_version.update(|v| *v += 1);
         self.market.set(Some(snapshot.market));
         self.last_id.set(snapshot.id);
     }

@@ -4,7 +4,9 @@
 //! [`encode`] runs once per event on the server; the resulting line is shared by every
 //! connection. [`decode`] is the browser's (and the tests') way back.
 
-use super::{EventId, EventType, MarketStatus, News, Reset, Snapshot, Tick, PROTOCOL_VERSION};
+use super::{
+    EventId, EventType, Hello, MarketStatus, News, Reset, Snapshot, Tick, PROTOCOL_VERSION,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -16,6 +18,7 @@ pub enum Payload {
     News(News),
     Market(MarketStatus),
     Reset(Reset),
+    Hello(Hello),
 }
 
 impl Payload {
@@ -26,6 +29,7 @@ impl Payload {
             Payload::News(_) => EventType::News,
             Payload::Market(_) => EventType::Market,
             Payload::Reset(_) => EventType::Reset,
+            Payload::Hello(_) => EventType::Hello,
         }
     }
 }
@@ -71,6 +75,7 @@ pub fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> String {
         Payload::News(data) => line(id, ts, kind, data),
         Payload::Market(data) => line(id, ts, kind, data),
         Payload::Reset(data) => line(id, ts, kind, data),
+        Payload::Hello(data) => line(id, ts, kind, data),
     }
 }
 
@@ -110,6 +115,7 @@ pub fn decode(text: &str) -> Result<Envelope, DecodeError> {
         Some(EventType::News) => Payload::News(serde_json::from_str(data)?),
         Some(EventType::Market) => Payload::Market(serde_json::from_str(data)?),
         Some(EventType::Reset) => Payload::Reset(serde_json::from_str(data)?),
+        Some(EventType::Hello) => Payload::Hello(serde_json::from_str(data)?),
         None => return Err(DecodeError::UnknownType(incoming.kind.into_owned())),
     };
     Ok(Envelope {

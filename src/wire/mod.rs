@@ -12,6 +12,8 @@
 //!   it always fits in one SSE `data:` line or one WebSocket text frame;
 //! - the SSE framing in [`sse`] cannot be split or forged by any value it is given.
 
+pub mod batch;
+pub mod control;
 pub mod envelope;
 pub mod id;
 pub mod payload;
@@ -41,16 +43,20 @@ pub enum EventType {
     Market,
     /// The client's history cannot be continued; a snapshot follows.
     Reset,
+    /// The first event of a streaming connection: its name, so a client can ask the server
+    /// to drop it (the transport lab). Outside the history: it has no id.
+    Hello,
 }
 
 impl EventType {
     /// Every type, in a stable order (for filters and documentation).
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::Snapshot,
         EventType::Tick,
         EventType::News,
         EventType::Market,
         EventType::Reset,
+        EventType::Hello,
     ];
 
     /// The name used on the wire.
@@ -61,6 +67,7 @@ impl EventType {
             EventType::News => "news",
             EventType::Market => "market",
             EventType::Reset => "reset",
+            EventType::Hello => "hello",
         }
     }
 

@@ -117,3 +117,11 @@ pub struct Reset {
     /// The id the client asked to resume from, as it was sent (if it was sendable back).
     pub last_event_id: Option<String>,
 }
+
+/// `hello`: the connection's name on the server, for `DELETE /api/connections/{name}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub connection: String,
+    /// `sse`, `ws`.
+    pub transport: String,
+}

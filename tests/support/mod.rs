@@ -118,6 +118,8 @@ pub struct Response {
     finished: bool,
     parser: Parser,
     items: VecDeque<Item>,
+    /// The data of the stream's `hello` event, once seen.
+    pub hello: Option<String>,
 }
 
 impl Response {
@@ -164,6 +166,7 @@ impl Response {
             finished: false,
             parser: Parser::new(),
             items: VecDeque::new(),
+            hello: None,
         };
         response.read_head().await;
         response
@@ -183,6 +186,7 @@ impl Response {
             finished: false,
             parser: Parser::new(),
             items: VecDeque::new(),
+            hello: None,
         };
         response.read_head().await;
         response
@@ -336,10 +340,12 @@ impl Response {
         }
     }
 
-    /// The next dispatched event, skipping comments and `retry:`.
+    /// The next dispatched event, skipping comments, `retry:` and the connection's `hello`
+    /// (kept in `self.hello`).
     pub async fn next_event(&mut self) -> Option<Event> {
         loop {
             match self.next_item().await? {
+                Item::Event { event, data, .. } if event == "hello" => self.hello = Some(data),
                 Item::Event { id, event, data } => return Some(Event { id, event, data }),
                 Item::Comment(_) | Item::Retry(_) => continue,
             }

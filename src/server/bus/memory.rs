@@ -6,20 +6,28 @@
 //!
 //! Memory is bounded twice: the ring keeps `history` events, and the broadcast channel keeps
 //! `backlog` events for the slowest subscriber, who then gets [`Live::Lagged`](super::Live).
+//!
+//! The ring is gapless and of one epoch. An event that does not follow the last one (only
+//! possible when events come from elsewhere: a follower of the Redis stream that found a
+//! hole, or a new market epoch) starts the history over: the ring is emptied and takes the
+//! event's epoch, and every live subscriber is told it lagged before it could see the event.
 
 use super::{Bus, LiveReceiver, Published, ResetReason, Start, Subscription};
 use crate::wire::{Epoch, EventId};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 pub struct MemoryBus {
-    epoch: Epoch,
     ring: Mutex<Ring>,
     sender: broadcast::Sender<Arc<Published>>,
+    /// How many times the history started over.
+    restarts: watch::Sender<u64>,
 }
 
 struct Ring {
+    /// The history the ring holds (ids of other epochs are unknown to it).
+    epoch: Epoch,
     events: VecDeque<Arc<Published>>,
     capacity: usize,
 }
@@ -30,12 +38,13 @@ impl MemoryBus {
     pub fn new(epoch: Epoch, history: usize, backlog: usize) -> MemoryBus {
         let (sender, _) = broadcast::channel(backlog.max(1));
         MemoryBus {
-            epoch,
             ring: Mutex::new(Ring {
+                epoch,
                 events: VecDeque::with_capacity(history.max(1)),
                 capacity: history.max(1),
             }),
             sender,
+            restarts: watch::Sender::new(0),
         }
     }
 
@@ -51,12 +60,22 @@ impl MemoryBus {
 impl Bus for MemoryBus {
     fn publish(&self, event: Arc<Published>) {
         let mut ring = self.ring();
-        debug_assert!(
-            ring.events
-                .back()
-                .is_none_or(|last| last.id.next() == event.id),
-            "events are published in id order"
-        );
+        let follows = match ring.events.back() {
+            Some(last) => last.id.next() == event.id,
+            None => ring.epoch == event.id.epoch,
+        };
+        if !follows {
+            // The history before this event is lost to this process: start over, and tell
+            // live subscribers (before they can receive this event) that they lagged.
+            tracing::warn!(
+                after = ?ring.events.back().map(|last| last.id.to_string()),
+                next = %event.id,
+                "the event history starts over"
+            );
+            ring.events.clear();
+            ring.epoch = event.id.epoch;
+            self.restarts.send_modify(|count| *count += 1);
+        }
         if ring.events.len() == ring.capacity {
             ring.events.pop_front();
         }
@@ -67,10 +86,10 @@ impl Bus for MemoryBus {
 
     fn subscribe(&self, after: Option<EventId>) -> Subscription {
         let ring = self.ring();
-        let live = LiveReceiver(self.sender.subscribe());
+        let live = LiveReceiver::new(self.sender.subscribe(), self.restarts.subscribe());
         let start = match after {
             None => Start::Fresh,
-            Some(id) => replay_after(self.epoch, &ring.events, id),
+            Some(id) => replay_after(ring.epoch, &ring.events, id),
         };
         Subscription { start, live }
     }
@@ -175,5 +194,56 @@ mod tests {
         // Backlog 2: events 3 and 4 were overwritten before this reader looked.
         assert!(matches!(sub.live.recv().await, Live::Lagged(2)));
         assert!(matches!(sub.live.recv().await, Live::Event(e) if e.id.seq == 5));
+    }
+
+    fn event_of(epoch: Epoch, seq: u64) -> Arc<Published> {
+        Arc::new(Published {
+            id: EventId::new(epoch, seq),
+            kind: EventType::Tick,
+            ts: seq,
+            symbols: vec![],
+            json: Bytes::new(),
+            sse: Bytes::new(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_hole_or_a_new_epoch_starts_the_history_over() {
+        let bus = MemoryBus::new(EPOCH, 8, 16);
+        for seq in 1..=3 {
+            bus.publish(event(seq));
+        }
+        let mut sub = bus.subscribe(None);
+        bus.publish(event(4));
+        assert!(matches!(sub.live.recv().await, Live::Event(e) if e.id.seq == 4));
+        bus.publish(event(5));
+        bus.publish(event(9)); // 6..=8 never arrived
+        bus.publish(event(10));
+        // Told before it can see 9, and what was still queued is dropped (the snapshot a
+        // lagged subscriber takes next covers it).
+        assert!(matches!(sub.live.recv().await, Live::Lagged(_)));
+        bus.publish(event(11));
+        assert!(matches!(sub.live.recv().await, Live::Event(e) if e.id.seq == 11));
+        assert!(matches!(
+            bus.subscribe(Some(EventId::new(EPOCH, 4))).start,
+            Start::Reset(ResetReason::TooOld)
+        ));
+        assert_eq!(
+            replayed(bus.subscribe(Some(EventId::new(EPOCH, 9))).start),
+            vec![10, 11]
+        );
+
+        // A new epoch: ids of the old one are now from another history.
+        let next = Epoch(8);
+        bus.publish(event_of(next, 1));
+        assert!(matches!(sub.live.recv().await, Live::Lagged(_)));
+        assert!(matches!(
+            bus.subscribe(Some(EventId::new(EPOCH, 11))).start,
+            Start::Reset(ResetReason::OtherEpoch)
+        ));
+        assert_eq!(
+            replayed(bus.subscribe(Some(EventId::new(next, 0))).start),
+            vec![1]
+        );
     }
 }

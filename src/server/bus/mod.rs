@@ -8,13 +8,20 @@
 //! nothing is dropped silently and no subscriber can make the bus buffer without bound.
 //!
 //! [`memory::MemoryBus`] is the default: one process, a tokio broadcast channel and a ring.
+//! [`redis::RedisBus`] (`--bus redis://HOST:PORT`) shares one market between several
+//! processes through a Redis Stream; inside each process it fans out through a `MemoryBus`.
+//!
+//! History can be lost under a running process (a follower finds a hole in the Redis stream,
+//! or the market it follows restarted). The bus then starts its history over, and every live
+//! subscriber is told it lagged, so it gets `reset` + snapshot instead of a silent gap.
 
 pub mod memory;
+pub mod redis;
 
 use crate::wire::{EventId, EventType};
 use bytes::Bytes;
 use std::sync::Arc;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// One event, encoded once for every transport and shared by every connection.
 #[derive(Debug)]
@@ -77,7 +84,11 @@ pub struct Subscription {
 }
 
 /// The live half of a subscription.
-pub struct LiveReceiver(broadcast::Receiver<Arc<Published>>);
+pub struct LiveReceiver {
+    events: broadcast::Receiver<Arc<Published>>,
+    /// Bumped whenever the bus starts its history over; a change means "you lagged".
+    restarts: watch::Receiver<u64>,
+}
 
 /// What waiting on a live subscription gives.
 #[derive(Debug)]
@@ -90,12 +101,42 @@ pub enum Live {
 }
 
 impl LiveReceiver {
+    pub(crate) fn new(
+        events: broadcast::Receiver<Arc<Published>>,
+        restarts: watch::Receiver<u64>,
+    ) -> LiveReceiver {
+        LiveReceiver { events, restarts }
+    }
+
     pub async fn recv(&mut self) -> Live {
-        match self.0.recv().await {
+        let received = tokio::select! {
+            // A restart first: events queued before it belong to a history that is gone.
+            biased;
+            changed = self.restarts.changed() => match changed {
+                Ok(()) => return self.restarted(),
+                // The bus is gone: the event channel will say so too.
+                Err(_) => self.events.recv().await,
+            },
+            received = self.events.recv() => received,
+        };
+        // The bus bumps `restarts` before it sends the first event of a new history, so an
+        // event from after a restart is never passed on as if it continued the old one.
+        if self.restarts.has_changed().unwrap_or(false) {
+            return self.restarted();
+        }
+        match received {
             Ok(event) => Live::Event(event),
             Err(broadcast::error::RecvError::Lagged(skipped)) => Live::Lagged(skipped),
             Err(broadcast::error::RecvError::Closed) => Live::Closed,
         }
+    }
+
+    /// The history restarted: drop what was queued (the snapshot the subscriber takes next
+    /// covers it) and report a lag.
+    fn restarted(&mut self) -> Live {
+        self.restarts.borrow_and_update();
+        self.events = self.events.resubscribe();
+        Live::Lagged(0)
     }
 }
 

@@ -45,6 +45,34 @@ impl Filter {
         Ok(())
     }
 
+    /// The symbols let through, or `None` for all of them.
+    pub fn symbols(&self) -> Option<&[String]> {
+        self.symbols.as_deref()
+    }
+
+    /// Adds symbols (a WebSocket `subscribe`). A feed that has every symbol keeps them all.
+    pub fn subscribe(&mut self, names: &[String], known: &[String]) -> Result<(), String> {
+        let names = resolve(names, known)?;
+        if let Some(symbols) = &mut self.symbols {
+            for name in names {
+                if !symbols.contains(&name) {
+                    symbols.push(name);
+                }
+            }
+            // Keep universe order, so replies read the same however they were built.
+            symbols.sort_by_key(|s| known.iter().position(|k| k == s));
+        }
+        Ok(())
+    }
+
+    /// Removes symbols (a WebSocket `unsubscribe`); from "all" it leaves all the others.
+    pub fn unsubscribe(&mut self, names: &[String], known: &[String]) -> Result<(), String> {
+        let names = resolve(names, known)?;
+        let current = self.symbols.take().unwrap_or_else(|| known.to_vec());
+        self.symbols = Some(current.into_iter().filter(|s| !names.contains(s)).collect());
+        Ok(())
+    }
+
     /// Parses `types=`.
     pub fn set_types(&mut self, value: &str) -> Result<(), ApiError> {
         let mut types = Vec::new();
@@ -77,6 +105,25 @@ impl Filter {
         };
         type_ok && symbol_ok
     }
+}
+
+/// Checks names against the market's symbols (case-insensitive) and spells them its way.
+fn resolve(names: &[String], known: &[String]) -> Result<Vec<String>, String> {
+    if names.is_empty() || names.len() > MAX_ENTRIES {
+        return Err(format!("symbols must list 1 to {MAX_ENTRIES} symbols"));
+    }
+    names
+        .iter()
+        .map(|name| {
+            let upper = name.to_ascii_uppercase();
+            known.iter().find(|k| **k == upper).cloned().ok_or_else(|| {
+                format!(
+                    "unknown symbol {name:?}; this market has {}",
+                    known.join(",")
+                )
+            })
+        })
+        .collect()
 }
 
 /// Splits a comma list, refusing empty lists, empty entries and overlong lists.
@@ -141,5 +188,30 @@ mod tests {
         }
         let long = vec!["tick"; MAX_ENTRIES + 1].join(",");
         assert!(filter.set_types(&long).is_err());
+    }
+
+    #[test]
+    fn subscriptions_add_and_remove() {
+        let known: Vec<String> = ["NOVA", "QBIT", "HALO"].map(String::from).to_vec();
+        let mut filter = Filter::default();
+        filter.subscribe(&["nova".into()], &known).expect("valid");
+        assert_eq!(filter.symbols(), None, "all symbols stay all");
+        filter.unsubscribe(&["QBIT".into()], &known).expect("valid");
+        assert_eq!(
+            filter.symbols(),
+            Some(&["NOVA".to_owned(), "HALO".to_owned()][..])
+        );
+        filter
+            .unsubscribe(&["NOVA".into(), "HALO".into()], &known)
+            .expect("valid");
+        filter
+            .subscribe(&["halo".into(), "NOVA".into()], &known)
+            .expect("valid");
+        assert_eq!(
+            filter.symbols(),
+            Some(&["NOVA".to_owned(), "HALO".to_owned()][..])
+        );
+        assert!(filter.subscribe(&["ACME".into()], &known).is_err());
+        assert!(filter.subscribe(&[], &known).is_err());
     }
 }

@@ -3,12 +3,28 @@
 //! resume; the rules for resuming are the same everywhere and live here.
 
 pub mod diagnostic;
+pub mod feed;
 pub mod filter;
+pub mod poll;
 pub mod sse;
+pub mod ws;
 
 use super::bus::ResetReason;
 use super::error::ApiError;
+use super::AppState;
 use crate::wire::EventId;
+use axum::routing::{delete, get};
+use axum::Router;
+
+/// Every streaming endpoint, and the lab's way to have the server drop one connection.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/sse", get(sse::handler))
+        .route("/api/ws", get(ws::handler))
+        .route("/api/poll", get(poll::handler))
+        .route("/api/connections/{id}", delete(drop_connection))
+        .route("/.sse", get(diagnostic::handler))
+}
 
 /// The longest query string a stream accepts.
 const MAX_QUERY_LEN: usize = 2_048;
@@ -57,6 +73,84 @@ impl Resume {
             Resume::After(id) => Some(id.to_string()),
             Resume::Malformed(text) => text.clone(),
         }
+    }
+}
+
+/// The accepted range of `conflate=`, in milliseconds.
+const CONFLATE_MS: std::ops::RangeInclusive<u64> = 10..=60_000;
+
+/// A stream's options from its query string: `lastEventId`, `symbols`, `types`,
+/// `conflate` (SSE and WebSocket alike).
+#[derive(Debug, Default)]
+pub struct StreamOptions {
+    pub last_event_id: Option<String>,
+    pub filter: filter::Filter,
+    pub conflate: Option<std::time::Duration>,
+}
+
+impl StreamOptions {
+    pub fn parse(query: Option<&str>, symbols: &[String]) -> Result<StreamOptions, ApiError> {
+        let mut options = StreamOptions::default();
+        for (name, value) in query_pairs(query)? {
+            match name.as_str() {
+                "lastEventId" => options.last_event_id = Some(value),
+                "symbols" => options.filter.set_symbols(&value, symbols)?,
+                "types" => options.filter.set_types(&value)?,
+                "conflate" => options.conflate = Some(parse_conflate(&value)?),
+                // Unknown parameters are ignored, like cache-busters a proxy or page adds.
+                _ => {}
+            }
+        }
+        Ok(options)
+    }
+
+    /// Where to resume: the `Last-Event-ID` header (what a browser sends when it
+    /// reconnects by itself, newer than the id a page put in the URL) wins over the query.
+    pub fn resume(&self, headers: &axum::http::HeaderMap) -> Resume {
+        match headers.get("last-event-id") {
+            Some(value) => match value.to_str() {
+                Ok(text) => Resume::parse(Some(text)),
+                Err(_) => Resume::Malformed(None),
+            },
+            None => Resume::parse(self.last_event_id.as_deref()),
+        }
+    }
+}
+
+fn parse_conflate(value: &str) -> Result<std::time::Duration, ApiError> {
+    match value.parse::<u64>() {
+        Ok(ms) if CONFLATE_MS.contains(&ms) => Ok(std::time::Duration::from_millis(ms)),
+        _ => Err(ApiError::bad_param(
+            "conflate",
+            format!(
+                "conflate must be a whole number of milliseconds from {} to {}",
+                CONFLATE_MS.start(),
+                CONFLATE_MS.end()
+            ),
+        )),
+    }
+}
+
+/// The `hello` event that opens a streaming connection, naming it.
+pub fn hello(name: &str, transport: &str) -> crate::server::hub::Encoded {
+    let payload = crate::wire::Payload::Hello(crate::wire::Hello {
+        connection: name.to_owned(),
+        transport: transport.to_owned(),
+    });
+    crate::server::hub::encode(None, crate::server::driver::now_millis(), &payload)
+}
+
+/// `DELETE /api/connections/{name}`: the server drops that one streaming connection (the
+/// lab's "server drop" button). Its client reconnects and resumes as after any drop.
+async fn drop_connection(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if app.streams.end(&name) {
+        axum::http::StatusCode::NO_CONTENT.into_response()
+    } else {
+        ApiError::not_found("no open connection has that name").into_response()
     }
 }
 

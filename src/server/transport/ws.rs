@@ -1,0 +1,170 @@
+//! `GET /api/ws`: the same stream over a WebSocket, for comparison with SSE.
+//!
+//! The server sends the very envelopes SSE sends (the shared JSON bytes, as text frames):
+//! a `hello`, then a `snapshot`, a replay, or a `reset` + `snapshot` (the query takes
+//! `lastEventId`, `symbols`, `types`, `conflate` exactly as `/api/sse` does), then live
+//! events. The client may send the [`ClientMessage`]s of `wire::control`: `subscribe` /
+//! `unsubscribe`, `resume`, `ping`. The server pings at the protocol level every heartbeat
+//! interval, so dead peers and idle proxies are noticed.
+//!
+//! Invariant: nothing a client sends can crash or stall the server. A message that is not
+//! a valid command gets an `error` message and the connection stays open; one larger than
+//! [`MAX_CLIENT_MESSAGE`] closes it with code 1009; a client that stops reading lags behind
+//! the bus backlog and gets `reset` + `snapshot`, like any other.
+
+use super::feed::Feed;
+use super::{hello, Resume, StreamOptions};
+use crate::server::metrics::Transport;
+use crate::server::AppState;
+use crate::wire::control::{ClientMessage, ServerMessage, CLOSE_TOO_BIG, MAX_CLIENT_MESSAGE};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+
+/// What tungstenite itself will read before giving up on a message; our own, smaller limit
+/// is checked on what gets through, so the close code is ours to choose.
+const READ_LIMIT: usize = 64 * 1024;
+
+/// Close code: the server is going away or dropping the connection (RFC 6455).
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+pub async fn handler(
+    upgrade: WebSocketUpgrade,
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let options = match StreamOptions::parse(query.as_deref(), &app.symbols) {
+        Ok(options) => options,
+        Err(err) => return err.into_response(),
+    };
+    let resume = options.resume(&headers);
+    upgrade
+        .max_message_size(READ_LIMIT)
+        .max_frame_size(READ_LIMIT)
+        .on_upgrade(move |socket| session(socket, app, options, resume))
+}
+
+async fn session(socket: WebSocket, app: AppState, options: StreamOptions, resume: Resume) {
+    let open = app.streams.open();
+    let _connection = app.metrics.connection(Transport::Ws);
+    let mut feed = Feed::open(
+        app.hub.clone(),
+        app.metrics.clone(),
+        Transport::Ws,
+        &resume,
+        options.filter,
+        options.conflate,
+    );
+    let greeting = hello(&open.name, "ws");
+    feed.push_front(greeting.sse, greeting.json);
+    let (mut sink, mut source) = socket.split();
+    let every = Duration::from_secs(app.config.heartbeat_secs);
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+
+    let close = loop {
+        tokio::select! {
+            biased;
+            () = open.token.cancelled() => {
+                break Some((CLOSE_GOING_AWAY, "the server dropped this connection"));
+            }
+            incoming = source.next() => match incoming {
+                None | Some(Ok(Message::Close(_))) => break None,
+                Some(Err(err)) => {
+                    // tungstenite refused a message over READ_LIMIT (or a broken frame).
+                    tracing::debug!("websocket read failed: {err}");
+                    break Some((CLOSE_TOO_BIG, "message too big"));
+                }
+                Some(Ok(Message::Text(text))) => {
+                    if text.len() > MAX_CLIENT_MESSAGE {
+                        break Some((CLOSE_TOO_BIG, "message too big"));
+                    }
+                    if let Some(reply) = obey(&text, &mut feed, &app.symbols) {
+                        if sink.send(Message::Text(reply.encode().into())).await.is_err() {
+                            break None;
+                        }
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    let reply = error("unsupported", "send commands as JSON text messages");
+                    if sink.send(Message::Text(reply.encode().into())).await.is_err() {
+                        break None;
+                    }
+                }
+                // tungstenite answers pings by itself; pongs need nothing.
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            },
+            out = feed.next() => {
+                let Some(out) = out else { break Some((CLOSE_GOING_AWAY, "the server is stopping")) };
+                // The shared bytes are JSON the hub encoded: valid UTF-8, checked not copied.
+                let Ok(text) = Utf8Bytes::try_from(out.json) else { continue };
+                if sink.send(Message::Text(text)).await.is_err() {
+                    break None;
+                }
+            }
+            _ = pings.tick() => {
+                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        // The peer may already be gone; there is nothing more to do either way.
+        let _ = sink.send(Message::Close(Some(frame))).await;
+    }
+}
+
+/// Carries out one client message; returns the reply, if it gets one.
+fn obey(text: &str, feed: &mut Feed, known: &[String]) -> Option<ServerMessage> {
+    let message: ClientMessage = match serde_json::from_str(text) {
+        Ok(message) => message,
+        Err(err) => {
+            return Some(error(
+                "bad_message",
+                &format!("not a command ({err}); send subscribe, unsubscribe, resume or ping"),
+            ))
+        }
+    };
+    match message {
+        ClientMessage::Ping { nonce } => Some(ServerMessage::Pong { nonce }),
+        ClientMessage::Resume { after } => {
+            // The reply is the stream itself: a replay, or a reset and a snapshot.
+            feed.restart(&Resume::parse(Some(&after)));
+            None
+        }
+        ClientMessage::Subscribe { symbols } => {
+            Some(match feed.filter.subscribe(&symbols, known) {
+                Ok(()) => subscribed(feed),
+                Err(message) => error("bad_symbols", &message),
+            })
+        }
+        ClientMessage::Unsubscribe { symbols } => {
+            Some(match feed.filter.unsubscribe(&symbols, known) {
+                Ok(()) => subscribed(feed),
+                Err(message) => error("bad_symbols", &message),
+            })
+        }
+    }
+}
+
+fn subscribed(feed: &Feed) -> ServerMessage {
+    ServerMessage::Subscribed {
+        symbols: feed.filter.symbols().map(<[String]>::to_vec),
+    }
+}
+
+fn error(code: &str, message: &str) -> ServerMessage {
+    ServerMessage::Error {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }
+}

@@ -1,0 +1,34 @@
+//! The session banner: says so, in words, when the market is not simply open — halted,
+//! closed, or running a scenario.
+
+use super::store::MarketStore;
+use leptos::prelude::*;
+
+#[component]
+pub fn SessionBanner() -> impl IntoView {
+    let store = expect_context::<MarketStore>();
+    let message = move || {
+        store.market.with(|market| {
+            let market = market.as_ref()?;
+            let scenario = market.scenario.as_deref().map(|s| s.replace('_', " "));
+            match (market.state.as_str(), scenario) {
+                ("halted", _) => Some(("halted", "Trading is halted".to_owned())),
+                ("closed", _) => Some(("closed", "The market is closed".to_owned())),
+                (_, Some(scenario)) => Some(("scenario", format!("Scenario running: {scenario}"))),
+                _ => None,
+            }
+        })
+    };
+    view! {
+        <Show when=move || message().is_some()>
+            <div
+                class="session-banner"
+                role="status"
+                data-testid="session-banner"
+                data-kind=move || message().map(|m| m.0)
+            >
+                {move || message().map(|m| m.1)}
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,291 @@
+//! `/api/ws` with a real WebSocket client (tokio-tungstenite): the same envelopes as SSE,
+//! the control messages, the errors, the size limit and resuming.
+#![cfg(feature = "ssr")]
+
+mod support;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use support::TestServer;
+use tickstream::wire::{self, EventId, Payload};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn connect(server: &TestServer, query: &str) -> Socket {
+    let url = format!("ws://{}/api/ws{query}", server.addr);
+    let (socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connects");
+    socket
+}
+
+/// The next text message, skipping protocol pings.
+async fn next_text(socket: &mut Socket) -> Option<String> {
+    loop {
+        let message = tokio::time::timeout(support::PATIENCE, socket.next())
+            .await
+            .expect("a message within the patience")?;
+        match message.expect("a valid frame") {
+            Message::Text(text) => return Some(text.to_string()),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+/// The next market envelope, skipping `hello`.
+async fn next_envelope(socket: &mut Socket) -> (wire::Envelope, String) {
+    loop {
+        let text = next_text(socket).await.expect("the socket stays open");
+        let envelope = wire::decode(&text).expect("an envelope");
+        if !matches!(envelope.payload, Payload::Hello(_)) {
+            return (envelope, text);
+        }
+    }
+}
+
+async fn envelopes_until(socket: &mut Socket, last: EventId) -> Vec<(wire::Envelope, String)> {
+    let mut all = Vec::new();
+    loop {
+        let (envelope, text) = next_envelope(socket).await;
+        let done = envelope.id == Some(last);
+        all.push((envelope, text));
+        if done {
+            return all;
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, text: &str) {
+    socket.send(Message::text(text)).await.expect("sends");
+}
+
+async fn next_control(socket: &mut Socket) -> Value {
+    loop {
+        let text = next_text(socket).await.expect("open");
+        let value: Value = serde_json::from_str(&text).expect("JSON");
+        if value.get("v").is_none() {
+            return value;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_snapshot_then_the_same_bytes_as_sse() {
+    let server = TestServer::start(&[]).await;
+    let mut socket = connect(&server, "").await;
+    let hello = next_text(&mut socket).await.expect("hello");
+    assert!(
+        matches!(wire::decode(&hello).expect("envelope").payload, Payload::Hello(ref h) if h.transport == "ws")
+    );
+    let (snapshot, _) = next_envelope(&mut socket).await;
+    assert!(matches!(snapshot.payload, Payload::Snapshot(_)));
+    assert_eq!(snapshot.id, Some(server.latest()));
+
+    let mut sse = server.get("/api/sse", &[]).await;
+    sse.next_event().await.expect("snapshot");
+    let last = server.step(20).await;
+    let over_ws = envelopes_until(&mut socket, last).await;
+    let over_sse = sse.events_until(last).await;
+    assert_eq!(over_ws.len(), over_sse.len());
+    for ((envelope, text), event) in over_ws.iter().zip(&over_sse) {
+        assert_eq!(envelope.id, Some(event.event_id()));
+        assert_eq!(*text, event.data, "byte for byte the same envelope");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_messages_and_errors_keep_the_connection_open() {
+    let server = TestServer::start(&[]).await;
+    let mut socket = connect(&server, "?types=market").await;
+    next_envelope(&mut socket).await; // snapshot
+
+    send(&mut socket, r#"{"type":"ping","nonce":"abc"}"#).await;
+    assert_eq!(
+        next_control(&mut socket).await,
+        serde_json::json!({"type":"pong","nonce":"abc"})
+    );
+    for bad in [
+        "not json",
+        r#"{"type":"dance"}"#,
+        r#"{"type":"subscribe"}"#,
+        r#"{"type":"subscribe","symbols":["ACME"]}"#,
+        r#"[]"#,
+    ] {
+        send(&mut socket, bad).await;
+        let reply = next_control(&mut socket).await;
+        assert_eq!(reply["type"], "error", "{bad}");
+        assert!(
+            reply["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{bad}"
+        );
+    }
+    socket
+        .send(Message::binary(vec![1, 2, 3]))
+        .await
+        .expect("sends");
+    assert_eq!(next_control(&mut socket).await["code"], "unsupported");
+    // Still open and answering.
+    send(&mut socket, r#"{"type":"ping"}"#).await;
+    assert_eq!(next_control(&mut socket).await["type"], "pong");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_and_unsubscribe_choose_the_symbols() {
+    let server = TestServer::start(&[]).await;
+    let mut socket = connect(&server, "?types=tick").await;
+    next_envelope(&mut socket).await;
+    let all: Vec<String> = server
+        .state
+        .symbols
+        .iter()
+        .filter(|s| *s != "NOVA")
+        .cloned()
+        .collect();
+    send(
+        &mut socket,
+        &serde_json::json!({"type":"unsubscribe","symbols":all}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        next_control(&mut socket).await,
+        serde_json::json!({"type":"subscribed","symbols":["NOVA"]})
+    );
+    send(&mut socket, r#"{"type":"subscribe","symbols":["grid"]}"#).await;
+    assert_eq!(
+        next_control(&mut socket).await,
+        serde_json::json!({"type":"subscribed","symbols":["NOVA","GRID"]})
+    );
+    server.step(40).await;
+    // A marker that passes the filter: NOVA's next tick.
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        let (envelope, _) = next_envelope(&mut socket).await;
+        let Payload::Tick(tick) = envelope.payload else {
+            panic!("not a tick")
+        };
+        seen.insert(tick.symbol);
+    }
+    assert!(seen.iter().all(|s| s == "NOVA" || s == "GRID"), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_replays_exactly_by_message_and_by_query() {
+    let server = TestServer::start(&[]).await;
+    let mut steady = connect(&server, "").await;
+    next_envelope(&mut steady).await;
+    let from = server.step(5).await;
+    let last = server.step(25).await;
+    let reference: Vec<String> = envelopes_until(&mut steady, last)
+        .await
+        .into_iter()
+        .filter(|(e, _)| e.id.is_some_and(|id| id.seq > from.seq))
+        .map(|(_, text)| text)
+        .collect();
+
+    let mut by_message = connect(&server, "").await;
+    next_envelope(&mut by_message).await;
+    send(
+        &mut by_message,
+        &format!(r#"{{"type":"resume","after":"{from}"}}"#),
+    )
+    .await;
+    let replayed: Vec<String> = envelopes_until(&mut by_message, last)
+        .await
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(replayed, reference);
+
+    let mut by_query = connect(&server, &format!("?lastEventId={from}")).await;
+    let replayed: Vec<String> = envelopes_until(&mut by_query, last)
+        .await
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(replayed, reference);
+
+    // An id from another epoch: reset, then a snapshot.
+    send(&mut by_message, r#"{"type":"resume","after":"zzz-5"}"#).await;
+    let (reset, _) = next_envelope(&mut by_message).await;
+    assert!(matches!(reset.payload, Payload::Reset(ref r) if r.reason == "other_epoch"));
+    let (snapshot, _) = next_envelope(&mut by_message).await;
+    assert!(matches!(snapshot.payload, Payload::Snapshot(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_messages_close_with_1009() {
+    let server = TestServer::start(&[]).await;
+    for size in [5 * 1024, 100 * 1024] {
+        let mut socket = connect(&server, "").await;
+        next_envelope(&mut socket).await;
+        let big = format!(r#"{{"type":"ping","nonce":"{}"}}"#, "x".repeat(size));
+        // The server may close before it has read all of a very large message.
+        let _ = socket.send(Message::text(big)).await;
+        let close = loop {
+            match tokio::time::timeout(support::PATIENCE, socket.next())
+                .await
+                .expect("an answer")
+            {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => panic!("{size}: the socket failed instead of closing: {err}"),
+                None => panic!("{size}: ended without a close frame"),
+            }
+        };
+        assert_eq!(close.map(|f| f.code), Some(CloseCode::Size), "{size}");
+    }
+    // The server is fine.
+    let mut socket = connect(&server, "").await;
+    next_envelope(&mut socket).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_pings_and_the_lab_can_drop_one_connection() {
+    let server = TestServer::start(&["--heartbeat-secs", "1"]).await;
+    let mut socket = connect(&server, "").await;
+    let hello = next_text(&mut socket).await.expect("hello");
+    let Payload::Hello(hello) = wire::decode(&hello).expect("envelope").payload else {
+        panic!()
+    };
+    let ping = loop {
+        match tokio::time::timeout(support::PATIENCE, socket.next())
+            .await
+            .expect("frames")
+        {
+            Some(Ok(Message::Ping(payload))) => break payload,
+            Some(Ok(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(ping.is_empty());
+
+    let client = reqwest::Client::new();
+    let url = format!(
+        "http://{}/api/connections/{}",
+        server.addr, hello.connection
+    );
+    assert_eq!(
+        client.delete(&url).send().await.expect("answers").status(),
+        204
+    );
+    let close = loop {
+        match tokio::time::timeout(support::PATIENCE, socket.next())
+            .await
+            .expect("frames")
+        {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| f.code), Some(CloseCode::Away));
+    assert_eq!(
+        client.delete(&url).send().await.expect("answers").status(),
+        404
+    );
+}
