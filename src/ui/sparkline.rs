@@ -56,6 +56,7 @@ pub fn Sparkline(symbol: String) -> impl IntoView {
             viewBox=format!("0 0 {WIDTH} {HEIGHT}")
             width=WIDTH
             height=HEIGHT
+            preserveAspectRatio="none"
             aria-hidden="true"
             focusable="false"
         >
