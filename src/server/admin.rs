@@ -6,6 +6,7 @@
 //! naming the problem, and nothing changes. Every change goes through the driver, so it is
 //! published in order on every transport, exactly as the market's own events are.
 
+use super::config::Role;
 use super::driver::{MarketAction, MAX_STEPS_PER_COMMAND};
 use super::error::ApiError;
 use super::AppState;
@@ -100,7 +101,18 @@ async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
     })
 }
 
-fn driver_stopped() -> ApiError {
+/// Why no market answered: a web instance has none, anything else is stopping.
+fn no_market(app: &AppState) -> ApiError {
+    if app.config.role == Role::Web {
+        return ApiError {
+            status: StatusCode::CONFLICT,
+            code: "not_the_market",
+            message: "this instance serves a market another instance runs (--role web): \
+                      send market commands to the market instance"
+                .into(),
+            param: None,
+        };
+    }
     ApiError {
         status: StatusCode::SERVICE_UNAVAILABLE,
         code: "shutting_down",
@@ -144,7 +156,7 @@ async fn news(State(app): State<AppState>, body: Body) -> Result<Response, ApiEr
         .driver
         .publish_news(draft)
         .await
-        .map_err(|_| driver_stopped())?
+        .map_err(|_| no_market(&app))?
         .map_err(|err| {
             let param = match err {
                 NewsError::SummaryTooLong { .. } => "summary",
@@ -198,7 +210,7 @@ async fn market(State(app): State<AppState>, body: Body) -> Result<Response, Api
         .driver
         .market(action)
         .await
-        .map_err(|_| driver_stopped())?
+        .map_err(|_| no_market(&app))?
         .map_err(|refused| ApiError {
             status: StatusCode::CONFLICT,
             code: "conflict",
@@ -231,7 +243,7 @@ async fn speed(State(app): State<AppState>, body: Body) -> Result<Response, ApiE
         .driver
         .speed(body.factor)
         .await
-        .map_err(|_| driver_stopped())?;
+        .map_err(|_| no_market(&app))?;
     let clock = format!("{:?}", app.config.clock).to_lowercase();
     Ok(Json(json!({ "factor": factor, "clock": clock })).into_response())
 }
@@ -255,7 +267,7 @@ async fn step(State(app): State<AppState>, body: Body) -> Result<Response, ApiEr
         .driver
         .step(body.n)
         .await
-        .map_err(|_| driver_stopped())?;
+        .map_err(|_| no_market(&app))?;
     Ok(Json(json!({ "id": id, "steps": body.n })).into_response())
 }
 
