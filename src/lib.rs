@@ -33,6 +33,7 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(|| {
         leptos::prelude::provide_context(client::live_feed());
+        leptos::prelude::provide_context(client::admin::admin_api());
         leptos::prelude::view! { <ui::App/> }
     });
     client::mark_hydrated();

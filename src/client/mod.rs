@@ -9,6 +9,7 @@
 //! | WebSocket ([`ws`]) | `?lastEventId=` on the new socket | us |
 //! | long/short poll ([`poll`]) | `?after=` on every request | every request is a new one |
 
+pub mod admin;
 mod backoff;
 pub mod poll;
 pub mod sse;

@@ -5,6 +5,7 @@
 
 use super::chart::Chart;
 use super::feed::{FeedHandle, LiveFeed, TransportKind};
+use super::instructor::InstructorPanel;
 use super::news_feed::NewsFeed;
 use super::session_banner::SessionBanner;
 use super::status_bar::StatusBar;
@@ -63,6 +64,7 @@ pub fn MarketPage() -> impl IntoView {
                 <Chart/>
                 <NewsFeed/>
             </main>
+            <InstructorPanel/>
         </div>
     }
 }

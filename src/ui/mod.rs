@@ -9,6 +9,7 @@ pub mod chart;
 pub mod feed;
 pub mod format;
 pub mod history;
+pub mod instructor;
 pub mod lab;
 pub mod market_page;
 pub mod news_feed;
