@@ -263,11 +263,7 @@ async fn step(State(app): State<AppState>, body: Body) -> Result<Response, ApiEr
             format!("n must be between 1 and {MAX_STEPS}"),
         ));
     }
-    let id = app
-        .driver
-        .step(body.n)
-        .await
-        .map_err(|_| no_market(&app))?;
+    let id = app.driver.step(body.n).await.map_err(|_| no_market(&app))?;
     Ok(Json(json!({ "id": id, "steps": body.n })).into_response())
 }
 
