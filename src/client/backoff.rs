@@ -37,3 +37,29 @@ pub async fn sleep(ms: u32) {
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
+
+/// At most one pending timer: setting a new one cancels the old, and so does dropping it.
+#[derive(Default)]
+pub struct Timer(std::cell::RefCell<Option<leptos::prelude::TimeoutHandle>>);
+
+impl Timer {
+    pub fn set(&self, delay: std::time::Duration, then: impl FnOnce() + 'static) {
+        self.cancel();
+        match leptos::prelude::set_timeout_with_handle(then, delay) {
+            Ok(handle) => *self.0.borrow_mut() = Some(handle),
+            Err(err) => leptos::logging::warn!("cannot set a timer: {err:?}"),
+        }
+    }
+
+    pub fn cancel(&self) {
+        if let Some(handle) = self.0.borrow_mut().take() {
+            handle.clear();
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}

@@ -7,11 +7,10 @@
 //! (e.g. a buffering proxy that never passes anything on), it falls back to long-polling:
 //! the modern form of the seed article's polyfill advice.
 
-use super::backoff::Backoff;
+use super::backoff::{Backoff, Timer};
 use super::{ask_server_to_drop, now_ms, poll};
 use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent, FeedHandle, TransportKind};
 use crate::wire::{self, sse::Frame, EventId, EventType};
-use leptos::prelude::{set_timeout_with_handle, TimeoutHandle};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -39,7 +38,7 @@ struct Inner {
     /// The connection was lost at least once since it last opened.
     lost: Cell<bool>,
     stopped: Cell<bool>,
-    timer: RefCell<Option<TimeoutHandle>>,
+    timer: Timer,
     fallback: RefCell<Option<FeedHandle>>,
 }
 
@@ -69,7 +68,7 @@ impl SseFeed {
             heard: Cell::new(false),
             lost: Cell::new(false),
             stopped: Cell::new(false),
-            timer: RefCell::new(None),
+            timer: Timer::default(),
             fallback: RefCell::new(None),
         });
         (inner.on)(FeedEvent::State(ConnectionState::Connecting));
@@ -81,7 +80,7 @@ impl SseFeed {
 impl FeedControl for SseFeed {
     fn close(&self) {
         self.0.stopped.set(true);
-        self.0.cancel_timer();
+        self.0.timer.cancel();
         self.0.source.borrow_mut().take();
         self.0.fallback.borrow_mut().take();
         (self.0.on)(FeedEvent::State(ConnectionState::Closed));
@@ -164,7 +163,7 @@ impl Inner {
         }
         // A stream that opens but says nothing is as broken as one that fails.
         let weak = Rc::downgrade(self);
-        self.set_timer(SILENCE_IS_FAILURE, move || {
+        self.timer.set(SILENCE_IS_FAILURE, move || {
             if let Some(this) = weak.upgrade() {
                 if !this.heard.get() {
                     this.source.borrow_mut().take();
@@ -214,15 +213,16 @@ impl Inner {
         (this.on)(FeedEvent::State(ConnectionState::Reconnecting));
         let delay = this.backoff.borrow_mut().next_delay();
         let weak = Rc::downgrade(this);
-        this.set_timer(Duration::from_millis(u64::from(delay)), move || {
-            if let Some(this) = weak.upgrade() {
-                Inner::connect(&this);
-            }
-        });
+        this.timer
+            .set(Duration::from_millis(u64::from(delay)), move || {
+                if let Some(this) = weak.upgrade() {
+                    Inner::connect(&this);
+                }
+            });
     }
 
     fn fall_back(this: &Rc<Inner>) {
-        this.cancel_timer();
+        this.timer.cancel();
         (this.on)(FeedEvent::FellBack(TransportKind::LongPoll));
         let handle = FeedHandle::new(poll::PollFeed::start(
             poll::Mode::Long,
@@ -268,19 +268,5 @@ impl Inner {
             raw,
             received_at: now_ms(),
         });
-    }
-
-    fn set_timer(&self, delay: Duration, then: impl FnOnce() + 'static) {
-        self.cancel_timer();
-        match set_timeout_with_handle(then, delay) {
-            Ok(handle) => *self.timer.borrow_mut() = Some(handle),
-            Err(err) => leptos::logging::warn!("cannot set a timer: {err:?}"),
-        }
-    }
-
-    fn cancel_timer(&self) {
-        if let Some(timer) = self.timer.borrow_mut().take() {
-            timer.clear();
-        }
     }
 }

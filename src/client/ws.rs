@@ -2,11 +2,10 @@
 //! `?lastEventId=` so the server replays what was missed. Unlike `EventSource`, a WebSocket
 //! never reconnects by itself: this adapter does, with backoff and jitter.
 
-use super::backoff::Backoff;
+use super::backoff::{Backoff, Timer};
 use super::{ask_server_to_drop, now_ms, websocket_origin};
 use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent};
 use crate::wire::{self, control::ServerMessage, EventId};
-use leptos::prelude::{set_timeout_with_handle, TimeoutHandle};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -24,7 +23,7 @@ struct Inner {
     backoff: RefCell<Backoff>,
     lost: Cell<bool>,
     stopped: Cell<bool>,
-    timer: RefCell<Option<TimeoutHandle>>,
+    timer: Timer,
 }
 
 struct Connection {
@@ -54,7 +53,7 @@ impl WsFeed {
             backoff: RefCell::new(Backoff::default()),
             lost: Cell::new(false),
             stopped: Cell::new(false),
-            timer: RefCell::new(None),
+            timer: Timer::default(),
         });
         (inner.on)(FeedEvent::State(ConnectionState::Connecting));
         Inner::connect(&inner);
@@ -65,9 +64,7 @@ impl WsFeed {
 impl FeedControl for WsFeed {
     fn close(&self) {
         self.0.stopped.set(true);
-        if let Some(timer) = self.0.timer.borrow_mut().take() {
-            timer.clear();
-        }
+        self.0.timer.cancel();
         self.0.socket.borrow_mut().take();
         (self.0.on)(FeedEvent::State(ConnectionState::Closed));
     }
@@ -146,15 +143,12 @@ impl Inner {
         (this.on)(FeedEvent::State(ConnectionState::Reconnecting));
         let delay = this.backoff.borrow_mut().next_delay();
         let weak = Rc::downgrade(this);
-        let reconnect = move || {
-            if let Some(this) = weak.upgrade() {
-                Inner::connect(&this);
-            }
-        };
-        match set_timeout_with_handle(reconnect, Duration::from_millis(u64::from(delay))) {
-            Ok(handle) => *this.timer.borrow_mut() = Some(handle),
-            Err(err) => leptos::logging::warn!("cannot set a timer: {err:?}"),
-        }
+        this.timer
+            .set(Duration::from_millis(u64::from(delay)), move || {
+                if let Some(this) = weak.upgrade() {
+                    Inner::connect(&this);
+                }
+            });
     }
 
     fn received(&self, text: String) {

@@ -156,26 +156,18 @@ impl Response {
         let mut bytes = request.into_bytes();
         bytes.extend_from_slice(body);
         stream.write_all(&bytes).await.expect("sends");
-        let mut response = Response {
-            stream,
-            status: 0,
-            headers: Vec::new(),
-            chunked: false,
-            raw: Vec::new(),
-            remaining: None,
-            finished: false,
-            parser: Parser::new(),
-            items: VecDeque::new(),
-            hello: None,
-        };
-        response.read_head().await;
-        response
+        Response::read(stream).await
     }
 
     /// Sends raw bytes as the request head (for malformed-header tests).
     pub async fn get_raw_head(addr: SocketAddr, head: &[u8]) -> Response {
         let mut stream = TcpStream::connect(addr).await.expect("connects");
         stream.write_all(head).await.expect("sends");
+        Response::read(stream).await
+    }
+
+    /// Reads the status line and headers of the response arriving on `stream`.
+    async fn read(stream: TcpStream) -> Response {
         let mut response = Response {
             stream,
             status: 0,
