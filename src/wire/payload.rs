@@ -80,6 +80,7 @@ pub struct MarketStatus {
     pub state: String,
     /// `crash`, `rally` or `news_storm` while one runs.
     pub scenario: Option<String>,
+    /// The market step at which this state began.
     pub step: u64,
 }
 
