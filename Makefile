@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 ADDR ?= 127.0.0.1:3000
 ARGS ?=
 
-.PHONY: setup run dev build test lint fmt clippy rust-test e2e clean
+.PHONY: setup run dev build test lint fmt clippy rust-test e2e bench fuzz soak clean
 
 ## Install every tool the project needs (idempotent).
 setup:
@@ -45,6 +45,21 @@ rust-test:
 ## The Playwright suite, against the release build (run `make build` first).
 e2e:
 	cd end2end && npx playwright test
+
+## The benchmark matrix (tickstream vs Nchan, SSE and WebSocket, 1k and 10k clients) → BENCHMARKS.md.
+bench:
+	bash bench/run.sh
+
+## Every fuzz target for FUZZ_SECS seconds each (default 60; nightly + cargo-fuzz, installed
+## if missing). `make test` replays the seeds and findings as ordinary tests instead.
+fuzz:
+	bash scripts/fuzz.sh
+
+## The soak: SOAK_CLIENTS (2000) clients over SSE, WebSocket and long-poll with churn and
+## forced disconnects for SOAK_SECS (600) seconds; no gaps, memory back near its baseline.
+soak:
+	ulimit -n 20000 2>/dev/null || true; \
+	cargo test --release --features ssr --test soak -- --ignored --nocapture
 
 clean:
 	cargo clean

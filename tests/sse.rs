@@ -313,7 +313,9 @@ async fn conflation_sends_only_the_latest_ticks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_reader_is_reset_and_does_not_delay_a_healthy_one() {
-    let server = TestServer::start(&["--client-backlog", "64"]).await;
+    // A write timeout far beyond the test: this reader is meant to stall and come back.
+    let server =
+        TestServer::start(&["--client-backlog", "64", "--write-timeout-secs", "3600"]).await;
     // Connects, then reads nothing until the end.
     let mut stalled = Response::get_small_window(server.addr, "/api/sse").await;
     let mut healthy = server.get("/api/sse", &[]).await;

@@ -95,6 +95,63 @@ pub struct Config {
     /// another instance publishes to `--bus redis://…`.
     #[arg(long, env = "TICKSTREAM_ROLE", value_enum, default_value_t = Role::Both)]
     pub role: Role,
+
+    /// Streams (SSE, WebSocket, long-poll, diagnostic) open at once, all clients together;
+    /// one more is answered `503` with `Retry-After`.
+    #[arg(long, env = "TICKSTREAM_MAX_STREAMS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_streams: u64,
+
+    /// Streams open at once from one client IP address; one more is answered `429` with
+    /// `Retry-After`. Behind a proxy every client shares the proxy's address: raise it.
+    #[arg(long, env = "TICKSTREAM_MAX_STREAMS_PER_IP", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_streams_per_ip: u64,
+
+    /// The largest request body any route accepts, in bytes (the admin API caps at 16 KiB).
+    #[arg(long, env = "TICKSTREAM_MAX_BODY_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(1_024..=16 * 1024 * 1024))]
+    pub max_body_bytes: u64,
+
+    /// Seconds a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection is kept (slow-loris protection).
+    #[arg(long, env = "TICKSTREAM_HEADER_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a connection's writes may make no progress (a client that stopped reading, or
+    /// a half-open peer) before the server closes it.
+    #[arg(long, env = "TICKSTREAM_WRITE_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub write_timeout_secs: u64,
+
+    /// An origin (`https://host[:port]`) whose pages may call the API cross-origin (CORS).
+    /// Repeat it, or list several separated by commas in the environment variable. Without
+    /// one, the API is same-origin only.
+    #[arg(long = "cors-origin", env = "TICKSTREAM_CORS_ORIGIN", value_delimiter = ',',
+          value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+}
+
+/// An origin as a browser sends it: scheme, host and optional port, nothing else.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!("{text:?} is not an origin: expected http://HOST[:PORT] or https://HOST[:PORT]")
+        })?;
+    let ok = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not an origin: no path, query, wildcard or trailing slash"
+        ))
+    }
 }
 
 /// Which bus carries the events. Its `Debug` hides the URL, which may hold a password.
@@ -206,6 +263,18 @@ mod tests {
         let config = Config::try_parse_from(["tickstream"]).expect("defaults are valid");
         assert_eq!(config.tick_ms, 250);
         assert_eq!(config.clock, ClockMode::Realtime);
+        assert_eq!(config.max_streams, 10_000);
+        assert_eq!(config.max_streams_per_ip, 1_000);
+        assert!(config.cors_origins.is_empty(), "same-origin by default");
+        let config = Config::try_parse_from([
+            "tickstream",
+            "--cors-origin",
+            "https://a.example",
+            "--cors-origin",
+            "http://127.0.0.1:8080",
+        ])
+        .expect("valid");
+        assert_eq!(config.cors_origins.len(), 2);
         let config = Config::try_parse_from(["tickstream", "--seed", "42", "--clock", "manual"])
             .expect("valid");
         assert_eq!(config.seed, Some(42));
@@ -244,6 +313,14 @@ mod tests {
             &["tickstream", "--bus", "redis://"],
             &["tickstream", "--bus", "redis://127.0.0.1:notaport"],
             &["tickstream", "--role", "market"],
+            &["tickstream", "--max-streams", "0"],
+            &["tickstream", "--max-streams-per-ip", "x"],
+            &["tickstream", "--max-body-bytes", "10"],
+            &["tickstream", "--write-timeout-secs", "0"],
+            &["tickstream", "--header-timeout-secs", "0"],
+            &["tickstream", "--cors-origin", "*"],
+            &["tickstream", "--cors-origin", "https://a.example/"],
+            &["tickstream", "--cors-origin", "a.example"],
         ] {
             assert!(Config::try_parse_from(bad).is_err(), "{bad:?}");
         }

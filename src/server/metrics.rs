@@ -57,6 +57,12 @@ pub struct ResetLabels {
     pub reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    pub transport: &'static str,
+    pub reason: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub connections: Family<TransportLabels, Gauge>,
@@ -67,6 +73,10 @@ pub struct Metrics {
     pub lagged: Family<TransportLabels, Counter>,
     /// Seconds from an event's publish time to its write to a client.
     pub latency: Histogram,
+    /// Streams refused by the limits (`per_ip`, `overall`).
+    pub refused: Family<RefusedLabels, Counter>,
+    /// Connections closed because their writes made no progress for `--write-timeout-secs`.
+    pub stalled: Counter,
 }
 
 impl Default for Metrics {
@@ -117,6 +127,18 @@ impl Metrics {
             "Time from an event's publication to its write to a client",
             latency.clone(),
         );
+        let refused = Family::<RefusedLabels, Counter>::default();
+        registry.register(
+            "refused_streams",
+            "Streams refused because a client or the server held as many as allowed",
+            refused.clone(),
+        );
+        let stalled = Counter::default();
+        registry.register(
+            "stalled_connections",
+            "Connections closed because their writes made no progress for the write timeout",
+            stalled.clone(),
+        );
         // Show every transport from the start, at zero, rather than only once it is used.
         for transport in Transport::ALL {
             let labels = TransportLabels::of(transport);
@@ -134,6 +156,8 @@ impl Metrics {
             resets,
             lagged,
             latency,
+            refused,
+            stalled,
         }
     }
 
@@ -165,6 +189,15 @@ impl Metrics {
                     .get()
             })
             .sum()
+    }
+
+    pub fn count_refused(&self, transport: Transport, reason: &'static str) {
+        self.refused
+            .get_or_create(&RefusedLabels {
+                transport: transport.as_str(),
+                reason,
+            })
+            .inc();
     }
 
     pub fn count_reset(&self, transport: Transport, reason: &'static str) {

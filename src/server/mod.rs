@@ -18,7 +18,10 @@ pub mod config;
 pub mod driver;
 pub mod error;
 pub mod follow;
+pub mod headers;
 pub mod hub;
+pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod routes;
 pub mod shutdown;
@@ -65,6 +68,8 @@ pub struct AppState {
     /// The link to Redis with `--bus redis://…`: its tasks run beside the server, and
     /// `/readyz` reports its health.
     pub redis: Option<Arc<RedisBus>>,
+    /// Admits streams within `--max-streams` and `--max-streams-per-ip`.
+    pub limits: Arc<limits::StreamLimits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -198,7 +203,13 @@ pub fn assemble(
         driver.open(config.warmup_steps, config.tick_ms);
     }
 
+    let limits = Arc::new(limits::StreamLimits::new(
+        config.max_streams,
+        config.max_streams_per_ip,
+        metrics.clone(),
+    ));
     let state = AppState {
+        limits,
         config: Arc::new(config),
         leptos,
         hub,
@@ -254,11 +265,12 @@ impl Server {
         }
         let shutdown = state.shutdown.clone();
         let app = routes::app(state.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown.cancelled_owned())
-                .await
-        });
+        let timeouts = listen::Timeouts {
+            header: Duration::from_secs(state.config.header_timeout_secs),
+            write: Duration::from_secs(state.config.write_timeout_secs),
+        };
+        let metrics = state.metrics.clone();
+        let task = tokio::spawn(listen::serve(listener, app, timeouts, metrics, shutdown));
         Ok(Server { addr, state, task })
     }
 }

@@ -1,26 +1,38 @@
 //! The HTTP surface: which path is served by what. `app` builds the whole router from the
 //! shared state, so tests can serve exactly what production serves.
+//!
+//! Around every route: the security headers and page CSP ([`headers`]), the body cap
+//! ([`limits::limit_body`]), CORS when origins are configured, and a request log that names
+//! method, path and status only — never headers, so the admin token cannot reach it.
 
 use super::admin;
 use super::bus::redis::Health;
 use super::error::ApiError;
 use super::transport;
 use super::AppState;
+use super::{headers, limits};
 use crate::ui::{shell, App};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
+use tower_http::trace::TraceLayer;
 
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let hub = state.hub.clone();
     let leptos = state.leptos.clone();
-    Router::new()
+    let page_context = move || {
+        headers::provide_page_nonce();
+        provide_context(hub.snapshot());
+    };
+    let not_found_context = headers::provide_page_nonce;
+    let router = Router::new()
         .merge(admin::routes(state.clone()))
         .merge(transport::routes())
         .route("/api/snapshot", get(snapshot))
@@ -29,13 +41,28 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         // The page is rendered from the same snapshot a stream would start with.
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(hub.snapshot()),
-            move || shell(leptos.clone()),
+        .leptos_routes_with_context(&state, routes, page_context, move || shell(leptos.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(not_found_context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_body,
+        ));
+    let router = match headers::cors(&state.config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
+        .layer(middleware::from_fn(headers::security_headers))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+                // Method and path only: headers hold the admin token, queries are the
+                // client's business.
+                tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
 }
 

@@ -2,6 +2,7 @@
 
 use super::lab::LabPage;
 use super::market_page::MarketPage;
+use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -15,8 +16,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                // Before anything paints: the theme the user chose last time.
-                <script inner_html=super::theme::APPLY_STORED_THEME></script>
+                // Before anything paints: the theme the user chose last time. The nonce is
+                // the one the page's Content-Security-Policy names (src/server/headers.rs).
+                <script nonce=use_nonce() inner_html=super::theme::APPLY_STORED_THEME></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

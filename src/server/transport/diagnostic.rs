@@ -7,6 +7,7 @@
 //! time and ids counting from 1. It has no history: a reconnecting client starts over.
 
 use crate::server::driver::now_system_time;
+use crate::server::limits::ClientIp;
 use crate::server::metrics::Transport;
 use crate::server::AppState;
 use crate::wire::sse::Frame;
@@ -18,7 +19,23 @@ use bytes::Bytes;
 use std::convert::Infallible;
 use std::time::Duration;
 
-pub async fn handler(State(app): State<AppState>, request: Request) -> Response {
+/// Request headers whose values are secrets: echoed as `<redacted>`, so a page that shows
+/// this stream (or a proxy log that records it) cannot leak them.
+const SECRET_HEADERS: [header::HeaderName; 3] = [
+    header::AUTHORIZATION,
+    header::PROXY_AUTHORIZATION,
+    header::COOKIE,
+];
+
+pub async fn handler(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    request: Request,
+) -> Response {
+    let permit = match app.limits.acquire(ip, Transport::Diagnostic) {
+        Ok(permit) => permit,
+        Err(refused) => return refused.into_response(),
+    };
     let mut echo = format!(
         "{} {} {:?}",
         request.method(),
@@ -29,7 +46,11 @@ pub async fn handler(State(app): State<AppState>, request: Request) -> Response 
         echo.push('\n');
         echo.push_str(name.as_str());
         echo.push_str(": ");
-        echo.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        if SECRET_HEADERS.contains(name) {
+            echo.push_str("<redacted>");
+        } else {
+            echo.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        }
     }
     let opening = Frame::new()
         .event_name("server")
@@ -42,7 +63,7 @@ pub async fn handler(State(app): State<AppState>, request: Request) -> Response 
     let connection = app.metrics.connection(Transport::Diagnostic);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let state = (ticker, 0u64, connection);
+    let state = (ticker, 0u64, (connection, permit));
     let times = futures_util::stream::unfold(state, move |(mut ticker, count, connection)| {
         let shutdown = shutdown.clone();
         async move {

@@ -12,6 +12,7 @@ use super::feed::{Feed, Out};
 use super::filter::Filter;
 use super::{query_pairs, Resume};
 use crate::server::error::ApiError;
+use crate::server::limits::ClientIp;
 use crate::server::metrics::Transport;
 use crate::server::AppState;
 use crate::wire;
@@ -26,14 +27,16 @@ pub const MAX_BATCH: usize = 500;
 /// The longest a request may wait for news.
 pub const MAX_WAIT_SECS: u64 = 30;
 
-struct Params {
-    after: Option<String>,
-    wait: Duration,
-    filter: Filter,
+/// A poll's query: `after`, `wait`, `symbols`, `types`.
+#[derive(Debug)]
+pub struct Params {
+    pub after: Option<String>,
+    pub wait: Duration,
+    pub filter: Filter,
 }
 
 impl Params {
-    fn parse(query: Option<&str>, symbols: &[String]) -> Result<Params, ApiError> {
+    pub fn parse(query: Option<&str>, symbols: &[String]) -> Result<Params, ApiError> {
         let mut params = Params {
             after: None,
             wait: Duration::ZERO,
@@ -62,10 +65,23 @@ impl Params {
     }
 }
 
-pub async fn handler(State(app): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub async fn handler(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = match Params::parse(query.as_deref(), &app.symbols) {
         Ok(params) => params,
         Err(err) => return err.into_response(),
+    };
+    // A long poll holds a place like a stream while it waits; a short poll answers at once.
+    let _permit = if params.wait.is_zero() {
+        None
+    } else {
+        match app.limits.acquire(ip, Transport::Poll) {
+            Ok(permit) => Some(permit),
+            Err(refused) => return refused.into_response(),
+        }
     };
     let _connection = app.metrics.connection(Transport::Poll);
     let open = app.streams.open();

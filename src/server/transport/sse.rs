@@ -14,6 +14,7 @@
 
 use super::feed::Feed;
 use super::{hello, StreamOptions};
+use crate::server::limits::{ClientIp, StreamPermit};
 use crate::server::metrics::{ConnectionGuard, Transport};
 use crate::server::shutdown::OpenStream;
 use crate::server::AppState;
@@ -32,12 +33,17 @@ pub const CONTENT_TYPE: &str = "text/event-stream; charset=utf-8";
 
 pub async fn handler(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let options = match StreamOptions::parse(query.as_deref(), &app.symbols) {
         Ok(options) => options,
         Err(err) => return err.into_response(),
+    };
+    let permit = match app.limits.acquire(ip, Transport::Sse) {
+        Ok(permit) => permit,
+        Err(refused) => return refused.into_response(),
     };
     let resume = options.resume(&headers);
     let open = app.streams.open();
@@ -60,6 +66,7 @@ pub async fn handler(
         last_write: Instant::now(),
         open,
         _connection: app.metrics.connection(Transport::Sse),
+        _permit: permit,
     };
     Response::builder()
         .status(StatusCode::OK)
@@ -80,6 +87,8 @@ struct EventStream {
     last_write: Instant,
     open: OpenStream,
     _connection: ConnectionGuard,
+    /// This stream's place within the limits, given back when the response is dropped.
+    _permit: StreamPermit,
 }
 
 impl EventStream {

@@ -14,6 +14,7 @@
 
 use super::feed::Feed;
 use super::{hello, Resume, StreamOptions};
+use crate::server::limits::{ClientIp, StreamPermit};
 use crate::server::metrics::Transport;
 use crate::server::AppState;
 use crate::wire::control::{ClientMessage, ServerMessage, CLOSE_TOO_BIG, MAX_CLIENT_MESSAGE};
@@ -29,12 +30,18 @@ use std::time::Duration;
 /// is checked on what gets through, so the close code is ours to choose.
 const READ_LIMIT: usize = 64 * 1024;
 
+/// tungstenite's read buffer, allocated up front for every connection: its 128 KiB default
+/// made an idle WebSocket cost ~120 KiB of server memory (`make bench`). Clients send
+/// small commands, and a larger message still arrives (the buffer grows up to READ_LIMIT).
+const READ_BUFFER: usize = 4 * 1024;
+
 /// Close code: the server is going away or dropping the connection (RFC 6455).
 const CLOSE_GOING_AWAY: u16 = 1001;
 
 pub async fn handler(
     upgrade: WebSocketUpgrade,
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -42,14 +49,26 @@ pub async fn handler(
         Ok(options) => options,
         Err(err) => return err.into_response(),
     };
+    // Admitted before the upgrade, so a refusal is a plain HTTP answer a client can read.
+    let permit = match app.limits.acquire(ip, Transport::Ws) {
+        Ok(permit) => permit,
+        Err(refused) => return refused.into_response(),
+    };
     let resume = options.resume(&headers);
     upgrade
         .max_message_size(READ_LIMIT)
         .max_frame_size(READ_LIMIT)
-        .on_upgrade(move |socket| session(socket, app, options, resume))
+        .read_buffer_size(READ_BUFFER)
+        .on_upgrade(move |socket| session(socket, app, options, resume, permit))
 }
 
-async fn session(socket: WebSocket, app: AppState, options: StreamOptions, resume: Resume) {
+async fn session(
+    socket: WebSocket,
+    app: AppState,
+    options: StreamOptions,
+    resume: Resume,
+    _permit: StreamPermit,
+) {
     let open = app.streams.open();
     let _connection = app.metrics.connection(Transport::Ws);
     let mut feed = Feed::open(

@@ -1,0 +1,260 @@
+//! What one client, and all clients together, may hold: streams and request bodies.
+//!
+//! Streams (SSE, WebSocket, long-poll, the diagnostic stream) are admitted by
+//! [`StreamLimits`]: at most `--max-streams` at once overall and `--max-streams-per-ip` from one
+//! address. A stream holds a [`StreamPermit`] for as long as it is open, and dropping the
+//! permit (however the stream ends) gives the place back. A refused stream gets `429` (its
+//! address holds too many) or `503` (the server is full), a JSON [`ApiError`] and
+//! `Retry-After`, before any upgrade or streaming starts. Short polls (`wait=0`) answer at
+//! once and are not counted.
+//!
+//! Request bodies are capped by [`limit_body`] for every route, so a route that forgets its
+//! own cap still cannot be made to buffer without bound.
+//!
+//! Invariant: the counts equal the permits alive, and an address with no permit has no
+//! entry, so the map stays as small as the set of connected addresses.
+
+use super::error::ApiError;
+use super::metrics::{Metrics, Transport};
+use super::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// How long a refused client is asked to wait before trying again, in seconds: long enough
+/// to let a crowd of reconnecting clients spread out, short enough that a page recovers
+/// before its user gives up.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// The address of the client at the other end of the TCP connection, when the server knows
+/// it (it always does when served by [`super::listen`]; in-process `oneshot` tests do not).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientIp, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            // An IPv4 client on a dual-stack socket is one client, however it is spelled.
+            .map(|ConnectInfo(addr)| addr.ip().to_canonical());
+        Ok(ClientIp(ip))
+    }
+}
+
+/// The open-stream counts, overall and per address.
+pub struct StreamLimits {
+    max_total: u64,
+    max_per_ip: u64,
+    counts: Mutex<Counts>,
+    metrics: Arc<Metrics>,
+}
+
+#[derive(Default)]
+struct Counts {
+    total: u64,
+    per_ip: HashMap<IpAddr, u64>,
+}
+
+/// Why a stream was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// This address holds `--max-streams-per-ip` streams already.
+    PerIp,
+    /// The server holds `--max-streams` streams already.
+    Overall,
+}
+
+impl Refused {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refused::PerIp => "per_ip",
+            Refused::Overall => "overall",
+        }
+    }
+}
+
+impl StreamLimits {
+    pub fn new(max_total: u64, max_per_ip: u64, metrics: Arc<Metrics>) -> StreamLimits {
+        StreamLimits {
+            max_total,
+            max_per_ip,
+            counts: Mutex::new(Counts::default()),
+            metrics,
+        }
+    }
+
+    /// Admits one more stream from `ip`, or says why not (and counts the refusal).
+    pub fn acquire(
+        self: &Arc<Self>,
+        ip: Option<IpAddr>,
+        transport: Transport,
+    ) -> Result<StreamPermit, Refused> {
+        let outcome = self.try_acquire(ip);
+        if let Err(refused) = outcome {
+            self.metrics.count_refused(transport, refused.as_str());
+        }
+        outcome.map(|()| StreamPermit {
+            limits: self.clone(),
+            ip,
+        })
+    }
+
+    fn try_acquire(&self, ip: Option<IpAddr>) -> Result<(), Refused> {
+        let mut counts = self.lock();
+        // The per-address check first: a client over its own share should be told so (429,
+        // "slow down") rather than that the server is full (503).
+        if let Some(ip) = ip {
+            if counts.per_ip.get(&ip).copied().unwrap_or(0) >= self.max_per_ip {
+                return Err(Refused::PerIp);
+            }
+        }
+        if counts.total >= self.max_total {
+            return Err(Refused::Overall);
+        }
+        counts.total += 1;
+        if let Some(ip) = ip {
+            *counts.per_ip.entry(ip).or_insert(0) += 1;
+        }
+        Ok(())
+    }
+
+    /// Streams open now (for tests and the soak).
+    pub fn open(&self) -> u64 {
+        self.lock().total
+    }
+
+    /// Addresses holding at least one stream now.
+    pub fn addresses(&self) -> usize {
+        self.lock().per_ip.len()
+    }
+
+    fn release(&self, ip: Option<IpAddr>) {
+        let mut counts = self.lock();
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(ip) = ip {
+            if let Some(count) = counts.per_ip.get_mut(&ip) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    counts.per_ip.remove(&ip);
+                }
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Counts> {
+        // Every update is a few integer operations: a poisoned lock holds consistent counts.
+        self.counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One admitted stream's place; dropping it gives the place back.
+pub struct StreamPermit {
+    limits: Arc<StreamLimits>,
+    ip: Option<IpAddr>,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        self.limits.release(self.ip);
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let error = match self {
+            Refused::PerIp => ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "too_many_streams",
+                message: "this address has too many streams open; close one or retry later \
+                          (the server's --max-streams-per-ip)"
+                    .into(),
+                param: None,
+            },
+            Refused::Overall => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "server_busy",
+                message: "the server has as many streams open as it allows; retry later \
+                          (the server's --max-streams)"
+                    .into(),
+                param: None,
+            },
+        };
+        let mut response = error.into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        response
+    }
+}
+
+/// Caps every request body at `--max-body-bytes`: a declared length over the cap is refused
+/// at once with `413`, and a body without a declared length (chunked) is cut off at the cap
+/// while it is read, so no handler can be made to buffer more.
+pub async fn limit_body(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let max = usize::try_from(app.config.max_body_bytes).unwrap_or(usize::MAX);
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > app.config.max_body_bytes) {
+        return too_large(max).into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, max));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The `413` of a body over the cap.
+pub fn too_large(max: usize) -> ApiError {
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "too_large",
+        message: format!("the request body is larger than {max} bytes"),
+        param: Some("body"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_address_and_overall_and_gives_places_back() {
+        let limits = Arc::new(StreamLimits::new(3, 2, Arc::new(Metrics::new())));
+        let a: IpAddr = "127.0.0.2".parse().expect("ip");
+        let b: IpAddr = "127.0.0.3".parse().expect("ip");
+        let first = limits.acquire(Some(a), Transport::Sse).expect("room");
+        let second = limits.acquire(Some(a), Transport::Ws).expect("room");
+        assert_eq!(
+            limits.acquire(Some(a), Transport::Sse).err(),
+            Some(Refused::PerIp)
+        );
+        let third = limits.acquire(Some(b), Transport::Poll).expect("room");
+        assert_eq!(
+            limits.acquire(Some(b), Transport::Sse).err(),
+            Some(Refused::Overall)
+        );
+        assert_eq!(
+            limits.acquire(None, Transport::Sse).err(),
+            Some(Refused::Overall)
+        );
+        drop(first);
+        let again = limits
+            .acquire(Some(a), Transport::Sse)
+            .expect("a place came back");
+        drop((second, third, again));
+        assert_eq!(limits.open(), 0);
+        assert_eq!(limits.addresses(), 0, "no entry outlives its permits");
+    }
+}

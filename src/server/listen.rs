@@ -1,0 +1,257 @@
+//! The accept loop: every TCP connection the server takes, and the timeouts that reap the
+//! ones that would otherwise live forever.
+//!
+//! `axum::serve` has no timer, so hyper cannot time out a slow request head. This loop is
+//! `axum::serve` plus what a server facing the open internet (or a workshop of forty
+//! laptops) needs:
+//!
+//! - **Slow heads** (slow-loris): hyper closes a connection that has not sent a complete
+//!   request head within `--header-timeout-secs`; the same timer bounds an idle keep-alive
+//!   connection.
+//! - **Stalled writes**: [`StallGuard`] fails a write that has made no progress for
+//!   `--write-timeout-secs` (a client that stopped reading, a dead peer behind a full
+//!   buffer), which closes the connection and ends its stream. Counted in
+//!   `tickstream_stalled_connections`.
+//! - **Half-open peers**: TCP keep-alive probes an idle connection, and `TCP_USER_TIMEOUT`
+//!   (Linux) aborts one whose sent data stays unacknowledged for twice the write timeout.
+//!
+//! Invariant: every connection is watched by the graceful-shutdown handle, so when
+//! `shutdown` is cancelled the listener closes and the loop returns once every connection
+//! has finished (streams end themselves on the same signal).
+
+use super::metrics::Metrics;
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use prometheus_client::metrics::counter::Counter;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Sleep;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// The connection timeouts, from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// The longest a request head may take to arrive (and a keep-alive connection may idle).
+    pub header: Duration,
+    /// The longest a write may make no progress.
+    pub write: Duration,
+}
+
+/// Idle time before the first TCP keep-alive probe, and between probes.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` until `shutdown` is cancelled and every connection is done.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    timeouts: Timeouts,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, remote) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) if is_per_connection(&err) => continue,
+                Err(err) => {
+                    // Out of file descriptors, most likely: new connections must wait until
+                    // some close, and spinning on accept would only burn the CPU they need.
+                    tracing::error!("accept failed: {err}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        configure_socket(&stream, timeouts.write);
+        let io = TokioIo::new(StallGuard::new(
+            stream,
+            timeouts.write,
+            metrics.stalled.clone(),
+        ));
+        let router = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned();
+        let watched = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that vanishes or sends garbage ends only its own connection.
+            if let Err(err) = watched.await {
+                tracing::debug!("connection from {remote} ended: {err}");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Errors that concern one incoming connection only (it was reset before we took it).
+fn is_per_connection(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Keep-alive probes for idle connections, and (Linux) a bound on unacknowledged data.
+fn configure_socket(stream: &TcpStream, write_timeout: Duration) {
+    let socket = socket2::SockRef::from(stream);
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL);
+    // Best effort: a socket that refuses an option is still served, just less guarded.
+    if let Err(err) = socket.set_tcp_keepalive(&keepalive) {
+        tracing::debug!("cannot enable TCP keep-alive: {err}");
+    }
+    // Twice the write timeout: a peer that is alive but not reading is reaped (and counted)
+    // by the StallGuard first; the kernel's limit is the backstop for one that is gone.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(err) = socket.set_tcp_user_timeout(Some(write_timeout.saturating_mul(2))) {
+        tracing::debug!("cannot set TCP_USER_TIMEOUT: {err}");
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = write_timeout;
+}
+
+/// A connection whose writes fail once they have made no progress for `limit`.
+///
+/// A write that the socket cannot take (`Pending`) starts a timer, registered with the
+/// same waker; any progress clears it. When the timer fires first, the write fails with
+/// `TimedOut`, and hyper (or the WebSocket) closes the connection.
+pub struct StallGuard {
+    io: TcpStream,
+    limit: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
+    reaped: Counter,
+    /// Whether this connection has been counted as reaped (it is, at most once).
+    counted: bool,
+}
+
+impl StallGuard {
+    pub fn new(io: TcpStream, limit: Duration, reaped: Counter) -> StallGuard {
+        StallGuard {
+            io,
+            limit,
+            stalled: None,
+            reaped,
+            counted: false,
+        }
+    }
+
+    fn count_reaped(&mut self) {
+        if !self.counted {
+            self.counted = true;
+            self.reaped.inc();
+        }
+    }
+
+    /// Turns a `Pending` write into `TimedOut` once it has been pending for `limit`.
+    fn guard<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        outcome: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match outcome {
+            Poll::Pending => {
+                let limit = self.limit;
+                let timer = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                if timer.as_mut().poll(cx).is_ready() {
+                    self.stalled = None;
+                    self.count_reaped();
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client has not read anything for the write timeout",
+                    )));
+                }
+                Poll::Pending
+            }
+            Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::TimedOut => {
+                // The kernel's TCP_USER_TIMEOUT gave up first: the same stall, counted once.
+                self.stalled = None;
+                self.count_reaped();
+                Poll::Ready(Err(err))
+            }
+            done => {
+                self.stalled = None;
+                done
+            }
+        }
+    }
+}
+
+impl AsyncRead for StallGuard {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let outcome = Pin::new(&mut self.io).poll_read(cx, buf);
+        if let Poll::Ready(Err(err)) = &outcome {
+            // The kernel's TCP_USER_TIMEOUT (unacknowledged data) surfaces on either side.
+            if err.kind() == io::ErrorKind::TimedOut {
+                self.count_reaped();
+            }
+        }
+        outcome
+    }
+}
+
+impl AsyncWrite for StallGuard {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let outcome = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.guard(cx, outcome)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let outcome = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.guard(cx, outcome)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let outcome = Pin::new(&mut self.io).poll_flush(cx);
+        self.guard(cx, outcome)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,308 @@
+//! The soak (`make soak`): a real `tickstream` process and thousands of clients across SSE,
+//! WebSocket and long-poll, churning (each drops its connection after a random few seconds
+//! and resumes from its last id) while the instructor's "disconnect everyone" fires every
+//! 30 s. It runs two such waves and asserts that no client ever saw a gap or a reset, that
+//! every stream was given back after each, and that the server's memory after the second
+//! wave is back at its level after the first: the allocator keeps what the peak took (glibc
+//! does not return it to the system), but a leak would grow from wave to wave.
+//!
+//! Ignored in `cargo test` (it runs for minutes). Settings: `SOAK_SECS` (default 600),
+//! `SOAK_CLIENTS` (default 2000). Bounded: every loop ends at the deadline, and only
+//! 127.0.0.1 is contacted.
+#![cfg(feature = "ssr")]
+
+mod support;
+
+use futures_util::StreamExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::Response;
+use tickstream::wire::{decode, EventId, Payload};
+
+const TOKEN: &str = "soak-admin-token";
+
+#[derive(Default)]
+struct Tally {
+    events: AtomicU64,
+    connects: AtomicU64,
+    refused: AtomicU64,
+    errors: AtomicU64,
+    gaps: AtomicU64,
+    resets: AtomicU64,
+}
+
+/// What one client has seen of the stream: the last id, across all its connections.
+struct Client {
+    last: Option<EventId>,
+    tally: Arc<Tally>,
+}
+
+impl Client {
+    /// Checks one envelope against the last id (a snapshot starts a new count).
+    fn saw(&mut self, text: &str) {
+        let Ok(envelope) = decode(text) else { return };
+        match &envelope.payload {
+            Payload::Reset(_) => {
+                self.tally.resets.fetch_add(1, Ordering::Relaxed);
+            }
+            Payload::Hello(_) => return,
+            _ => {}
+        }
+        let Some(id) = envelope.id else { return };
+        self.tally.events.fetch_add(1, Ordering::Relaxed);
+        if let (Some(last), false) = (self.last, matches!(envelope.payload, Payload::Snapshot(_))) {
+            if id.epoch != last.epoch || id.seq != last.seq + 1 {
+                self.tally.gaps.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.last = Some(id);
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn sse(addr: std::net::SocketAddr, client: &mut Client, hold: Duration) {
+    let resume = client.last.map(|id| id.to_string());
+    let headers: Vec<(&str, &str)> = resume
+        .as_deref()
+        .map(|id| vec![("Last-Event-ID", id)])
+        .unwrap_or_default();
+    let mut response = Response::get(addr, "/api/sse", &headers).await;
+    if response.status != 200 {
+        client.tally.refused.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let until = tokio::time::Instant::now() + hold;
+    while let Ok(Some(event)) = tokio::time::timeout_at(until, response.next_event()).await {
+        client.saw(&event.data);
+    }
+}
+
+async fn ws(addr: std::net::SocketAddr, client: &mut Client, hold: Duration) {
+    let query = client
+        .last
+        .map(|id| format!("?lastEventId={id}"))
+        .unwrap_or_default();
+    let Ok((mut socket, _)) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/api/ws{query}")).await
+    else {
+        client.tally.refused.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let until = tokio::time::Instant::now() + hold;
+    while let Ok(Some(Ok(message))) = tokio::time::timeout_at(until, socket.next()).await {
+        if let Ok(text) = message.to_text() {
+            client.saw(text);
+        }
+    }
+}
+
+async fn long_poll(addr: std::net::SocketAddr, client: &mut Client, hold: Duration) {
+    let until = Instant::now() + hold;
+    while Instant::now() < until {
+        let path = match client.last {
+            Some(id) => format!("/api/poll?after={id}&wait=20"),
+            None => "/api/poll".to_owned(),
+        };
+        let mut response = Response::get(addr, &path, &[]).await;
+        if response.status != 200 {
+            client.tally.refused.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let body = response.body().await;
+        let Ok(batch) = serde_json::from_str::<serde_json::Value>(&body) else {
+            client.tally.errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        for event in batch["events"].as_array().into_iter().flatten() {
+            client.saw(&event.to_string());
+        }
+        if let Some(next) = batch["next"].as_str().and_then(|n| n.parse().ok()) {
+            client.last = Some(next);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "minutes long: run with `make soak`"]
+async fn soak() {
+    let secs = env_or("SOAK_SECS", 600);
+    let clients = env_or("SOAK_CLIENTS", 2_000);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_tickstream"))
+        .args(["--addr", &addr.to_string(), "--admin-token", TOKEN])
+        .args(["--max-streams", "100000", "--max-streams-per-ip", "100000"])
+        .args([
+            "--leptos-config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml"),
+        ])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("the server starts");
+    let pid = server.id();
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server listens");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let baseline = rss_kib(pid);
+
+    let tally = Arc::new(Tally::default());
+    // Two waves of the same load: memory the allocator keeps after the first is reused by
+    // the second, so growth from one wave's aftermath to the next would be a leak.
+    let (disconnects_1, peak_1, panicked_1) = wave(addr, pid, clients, secs / 2, &tally).await;
+    let (open_1, after_1) = settle(addr, pid).await;
+    let (disconnects_2, peak_2, panicked_2) = wave(addr, pid, clients, secs / 2, &tally).await;
+    let (open, after) = settle(addr, pid).await;
+    let disconnects = disconnects_1 + disconnects_2;
+    let peak = peak_1.max(peak_2);
+    let panicked = panicked_1 + panicked_2;
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let t = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    println!(
+        "## soak: {clients} clients (60% SSE, 20% WebSocket, 20% long-poll), 2 waves of {} s",
+        secs / 2
+    );
+    println!("| figure | value |\n|---|---|");
+    println!("| connections made | {} |", t(&tally.connects));
+    println!("| forced disconnects (all clients) | {disconnects} |");
+    println!("| events received | {} |", t(&tally.events));
+    println!("| gaps | {} |", t(&tally.gaps));
+    println!("| resets | {} |", t(&tally.resets));
+    println!("| refused / failed connects | {} |", t(&tally.refused));
+    println!("| other errors | {} |", t(&tally.errors));
+    println!("| client tasks that panicked | {panicked} |");
+    println!("| server RSS baseline | {} MiB |", baseline / 1024);
+    println!(
+        "| server RSS peak (sampled every 30 s) | {} MiB |",
+        peak / 1024
+    );
+    println!("| server RSS after wave 1 | {} MiB |", after_1 / 1024);
+    println!("| server RSS after wave 2 | {} MiB |", after / 1024);
+    println!("| streams still open after each wave | {open_1}, {open} |");
+
+    assert_eq!(t(&tally.gaps), 0, "no client saw a gap");
+    assert_eq!(t(&tally.resets), 0, "no client was reset");
+    assert_eq!(panicked, 0, "no client failed");
+    assert_eq!((open_1, open), (0.0, 0.0), "every stream was given back");
+    assert!(
+        after <= after_1 + after_1 / 10 + 8 * 1024,
+        "no growth from one wave to the next: {after_1} KiB after the first, {after} KiB \
+         after the second"
+    );
+}
+
+/// One wave: `clients` clients churning for `secs` seconds while everyone is dropped every
+/// 30 s. Returns the forced disconnects, the peak RSS seen, and the client tasks that failed.
+async fn wave(
+    addr: std::net::SocketAddr,
+    pid: u32,
+    clients: u64,
+    secs: u64,
+    tally: &Arc<Tally>,
+) -> (u64, u64, u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for index in 0..clients {
+        let tally = tally.clone();
+        tasks.push(tokio::spawn(async move {
+            // Spread the arrivals over the first ten seconds, like a room opening laptops.
+            tokio::time::sleep(Duration::from_millis(index * 10_000 / clients.max(1))).await;
+            let mut client = Client { last: None, tally };
+            let mut seed = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            while Instant::now() < deadline {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let hold = Duration::from_secs(5 + seed % 55)
+                    .min(deadline.saturating_duration_since(Instant::now()));
+                client.tally.connects.fetch_add(1, Ordering::Relaxed);
+                match index % 5 {
+                    0..=2 => sse(addr, &mut client, hold).await,
+                    3 => ws(addr, &mut client, hold).await,
+                    _ => long_poll(addr, &mut client, hold).await,
+                }
+            }
+        }));
+    }
+    let mut peak = 0;
+    let mut disconnects = 0;
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(30).min(deadline - Instant::now())).await;
+        peak = peak.max(rss_kib(pid));
+        if Instant::now() < deadline {
+            let response = Response::get_raw_head(
+                addr,
+                format!(
+                    "POST /api/admin/disconnect HTTP/1.1\r\nHost: x\r\n\
+                     Authorization: Bearer {TOKEN}\r\nContent-Length: 0\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await;
+            assert!(response.status < 300, "disconnect: {}", response.status);
+            disconnects += 1;
+        }
+    }
+    let mut panicked = 0;
+    for task in tasks {
+        if task.await.is_err() {
+            panicked += 1;
+        }
+    }
+    (disconnects, peak, panicked)
+}
+
+/// Waits until the server has noticed every close; returns the streams still open and the
+/// RSS then.
+async fn settle(addr: std::net::SocketAddr, pid: u32) -> (f64, u64) {
+    let mut open = f64::NAN;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let metrics = Response::get(addr, "/metrics", &[]).await.body().await;
+        open = ["sse", "ws", "poll"]
+            .iter()
+            .map(|t| {
+                support::metric_value(
+                    &metrics,
+                    &format!("tickstream_open_connections{{transport=\"{t}\"}}"),
+                )
+            })
+            .sum();
+        if open == 0.0 {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    (open, rss_kib(pid))
+}
