@@ -29,6 +29,9 @@ fn leptos_toml_matches_cargo_toml() {
 fn every_cargo_build_names_the_wasm_as_cargo_leptos_does() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/.cargo/config.toml");
     let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{path}: {err}"));
-    let expected = format!("LEPTOS_OUTPUT_NAME = \"{}\"", read("Cargo.toml").output_name);
+    let expected = format!(
+        "LEPTOS_OUTPUT_NAME = \"{}\"",
+        read("Cargo.toml").output_name
+    );
     assert!(text.contains(&expected), "{path} must set {expected}");
 }
