@@ -11,6 +11,9 @@ pub mod ws;
 
 use super::bus::ResetReason;
 use super::error::ApiError;
+use super::limits::StreamPermit;
+use super::metrics::{ConnectionGuard, Transport};
+use super::shutdown::OpenStream;
 use super::AppState;
 use crate::wire::EventId;
 use axum::routing::{delete, get};
@@ -131,13 +134,46 @@ fn parse_conflate(value: &str) -> Result<std::time::Duration, ApiError> {
     }
 }
 
-/// The `hello` event that opens a streaming connection, naming it.
-pub fn hello(name: &str, transport: &str) -> crate::server::hub::Encoded {
-    let payload = crate::wire::Payload::Hello(crate::wire::Hello {
-        connection: name.to_owned(),
-        transport: transport.to_owned(),
-    });
-    crate::server::hub::encode(None, crate::server::driver::now_millis(), &payload)
+/// What every streaming connection holds while it is open: its name and the token that
+/// ends it, its place in the limits and in the open-connections gauge, and its feed, which
+/// starts with the `hello` event naming the connection. Dropping it gives all of that back.
+pub struct Session {
+    pub open: OpenStream,
+    pub feed: feed::Feed,
+    _connection: ConnectionGuard,
+    _permit: StreamPermit,
+}
+
+impl Session {
+    pub fn start(
+        app: &AppState,
+        transport: Transport,
+        options: StreamOptions,
+        resume: &Resume,
+        permit: StreamPermit,
+    ) -> Session {
+        let open = app.streams.open();
+        let mut feed = feed::Feed::open(
+            app.hub.clone(),
+            app.metrics.clone(),
+            transport,
+            resume,
+            options.filter,
+            options.conflate,
+        );
+        let payload = crate::wire::Payload::Hello(crate::wire::Hello {
+            connection: open.name.clone(),
+            transport: transport.as_str().to_owned(),
+        });
+        let hello = crate::server::hub::encode(None, crate::server::driver::now_millis(), &payload);
+        feed.push_front(hello.sse, hello.json);
+        Session {
+            open,
+            feed,
+            _connection: app.metrics.connection(transport),
+            _permit: permit,
+        }
+    }
 }
 
 /// `DELETE /api/connections/{name}`: the server drops that one streaming connection (the

@@ -12,11 +12,9 @@
 //! ends itself when the server shuts down, the instructor disconnects everyone, or the
 //! lab drops this one.
 
-use super::feed::Feed;
-use super::{hello, StreamOptions};
-use crate::server::limits::{ClientIp, StreamPermit};
-use crate::server::metrics::{ConnectionGuard, Transport};
-use crate::server::shutdown::OpenStream;
+use super::{Session, StreamOptions};
+use crate::server::limits::ClientIp;
+use crate::server::metrics::Transport;
 use crate::server::AppState;
 use crate::wire::sse::{heartbeat, Frame};
 use axum::body::Body;
@@ -46,27 +44,13 @@ pub async fn handler(
         Err(refused) => return refused.into_response(),
     };
     let resume = options.resume(&headers);
-    let open = app.streams.open();
-    let mut feed = Feed::open(
-        app.hub.clone(),
-        app.metrics.clone(),
-        Transport::Sse,
-        &resume,
-        options.filter,
-        options.conflate,
-    );
-    let greeting = hello(&open.name, "sse");
-    feed.push_front(greeting.sse, greeting.json);
     let stream = EventStream {
         opening: Some(Bytes::from(
             Frame::new().retry(app.config.retry_ms).finish(),
         )),
-        feed,
+        session: Session::start(&app, Transport::Sse, options, &resume, permit),
         heartbeat: Duration::from_secs(app.config.heartbeat_secs),
         last_write: Instant::now(),
-        open,
-        _connection: app.metrics.connection(Transport::Sse),
-        _permit: permit,
     };
     Response::builder()
         .status(StatusCode::OK)
@@ -82,13 +66,10 @@ pub async fn handler(
 struct EventStream {
     /// `retry:`, written before anything else.
     opening: Option<Bytes>,
-    feed: Feed,
+    /// Given back (limits, gauge, name) when the response is dropped.
+    session: Session,
     heartbeat: Duration,
     last_write: Instant,
-    open: OpenStream,
-    _connection: ConnectionGuard,
-    /// This stream's place within the limits, given back when the response is dropped.
-    _permit: StreamPermit,
 }
 
 impl EventStream {
@@ -108,8 +89,8 @@ impl EventStream {
         tokio::select! {
             // Ending first: a busy stream must still end promptly.
             biased;
-            () = self.open.token.cancelled() => None,
-            out = self.feed.next() => out.map(|out| out.sse),
+            () = self.session.open.token.cancelled() => None,
+            out = self.session.feed.next() => out.map(|out| out.sse),
             () = tokio::time::sleep_until(self.last_write + self.heartbeat) => {
                 Some(Bytes::from(heartbeat()))
             }

@@ -13,7 +13,7 @@
 //! the bus backlog and gets `reset` + `snapshot`, like any other.
 
 use super::feed::Feed;
-use super::{hello, Resume, StreamOptions};
+use super::{Resume, Session, StreamOptions};
 use crate::server::limits::{ClientIp, StreamPermit};
 use crate::server::metrics::Transport;
 use crate::server::AppState;
@@ -67,20 +67,10 @@ async fn session(
     app: AppState,
     options: StreamOptions,
     resume: Resume,
-    _permit: StreamPermit,
+    permit: StreamPermit,
 ) {
-    let open = app.streams.open();
-    let _connection = app.metrics.connection(Transport::Ws);
-    let mut feed = Feed::open(
-        app.hub.clone(),
-        app.metrics.clone(),
-        Transport::Ws,
-        &resume,
-        options.filter,
-        options.conflate,
-    );
-    let greeting = hello(&open.name, "ws");
-    feed.push_front(greeting.sse, greeting.json);
+    // Held to the end of the function: it keeps the permit, the gauge and the name.
+    let mut session = Session::start(&app, Transport::Ws, options, &resume, permit);
     let (mut sink, mut source) = socket.split();
     let every = Duration::from_secs(app.config.heartbeat_secs);
     let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -88,7 +78,7 @@ async fn session(
     let close = loop {
         tokio::select! {
             biased;
-            () = open.token.cancelled() => {
+            () = session.open.token.cancelled() => {
                 break Some((CLOSE_GOING_AWAY, "the server dropped this connection"));
             }
             incoming = source.next() => match incoming {
@@ -102,7 +92,7 @@ async fn session(
                     if text.len() > MAX_CLIENT_MESSAGE {
                         break Some((CLOSE_TOO_BIG, "message too big"));
                     }
-                    if let Some(reply) = obey(&text, &mut feed, &app.symbols) {
+                    if let Some(reply) = obey(&text, &mut session.feed, &app.symbols) {
                         if sink.send(Message::Text(reply.encode().into())).await.is_err() {
                             break None;
                         }
@@ -117,7 +107,7 @@ async fn session(
                 // tungstenite answers pings by itself; pongs need nothing.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             },
-            out = feed.next() => {
+            out = session.feed.next() => {
                 let Some(out) = out else { break Some((CLOSE_GOING_AWAY, "the server is stopping")) };
                 // The shared bytes are JSON the hub encoded: valid UTF-8, checked not copied.
                 let Ok(text) = Utf8Bytes::try_from(out.json) else { continue };
