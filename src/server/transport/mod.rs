@@ -134,6 +134,40 @@ fn parse_conflate(value: &str) -> Result<std::time::Duration, ApiError> {
     }
 }
 
+/// A stream request that passed the checks every stream passes before it opens: a valid
+/// query string, then room within the limits (refused with 429/503 otherwise).
+pub struct Admitted {
+    pub options: StreamOptions,
+    pub resume: Resume,
+    pub permit: StreamPermit,
+}
+
+impl Admitted {
+    // The refusal is the ready response, built once per refused request: no need to box it.
+    #[allow(clippy::result_large_err)]
+    pub fn check(
+        app: &AppState,
+        ip: Option<std::net::IpAddr>,
+        transport: Transport,
+        query: Option<&str>,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Admitted, axum::response::Response> {
+        use axum::response::IntoResponse;
+        let options =
+            StreamOptions::parse(query, &app.symbols).map_err(IntoResponse::into_response)?;
+        let permit = app
+            .limits
+            .acquire(ip, transport)
+            .map_err(IntoResponse::into_response)?;
+        let resume = options.resume(headers);
+        Ok(Admitted {
+            options,
+            resume,
+            permit,
+        })
+    }
+}
+
 /// What every streaming connection holds while it is open: its name and the token that
 /// ends it, its place in the limits and in the open-connections gauge, and its feed, which
 /// starts with the `hello` event naming the connection. Dropping it gives all of that back.

@@ -12,7 +12,7 @@
 //! ends itself when the server shuts down, the instructor disconnects everyone, or the
 //! lab drops this one.
 
-use super::{Session, StreamOptions};
+use super::{Admitted, Session};
 use crate::server::limits::ClientIp;
 use crate::server::metrics::Transport;
 use crate::server::AppState;
@@ -35,20 +35,21 @@ pub async fn handler(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let options = match StreamOptions::parse(query.as_deref(), &app.symbols) {
-        Ok(options) => options,
-        Err(err) => return err.into_response(),
+    let admitted = match Admitted::check(&app, ip, Transport::Sse, query.as_deref(), &headers) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
     };
-    let permit = match app.limits.acquire(ip, Transport::Sse) {
-        Ok(permit) => permit,
-        Err(refused) => return refused.into_response(),
-    };
-    let resume = options.resume(&headers);
     let stream = EventStream {
         opening: Some(Bytes::from(
             Frame::new().retry(app.config.retry_ms).finish(),
         )),
-        session: Session::start(&app, Transport::Sse, options, &resume, permit),
+        session: Session::start(
+            &app,
+            Transport::Sse,
+            admitted.options,
+            &admitted.resume,
+            admitted.permit,
+        ),
         heartbeat: Duration::from_secs(app.config.heartbeat_secs),
         last_write: Instant::now(),
     };

@@ -13,7 +13,7 @@
 //! the bus backlog and gets `reset` + `snapshot`, like any other.
 
 use super::feed::Feed;
-use super::{Resume, Session, StreamOptions};
+use super::{Admitted, Resume, Session, StreamOptions};
 use crate::server::limits::{ClientIp, StreamPermit};
 use crate::server::metrics::Transport;
 use crate::server::AppState;
@@ -21,7 +21,7 @@ use crate::wire::control::{ClientMessage, ServerMessage, CLOSE_TOO_BIG, MAX_CLIE
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
@@ -45,16 +45,15 @@ pub async fn handler(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let options = match StreamOptions::parse(query.as_deref(), &app.symbols) {
-        Ok(options) => options,
-        Err(err) => return err.into_response(),
-    };
     // Admitted before the upgrade, so a refusal is a plain HTTP answer a client can read.
-    let permit = match app.limits.acquire(ip, Transport::Ws) {
-        Ok(permit) => permit,
-        Err(refused) => return refused.into_response(),
+    let Admitted {
+        options,
+        resume,
+        permit,
+    } = match Admitted::check(&app, ip, Transport::Ws, query.as_deref(), &headers) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
     };
-    let resume = options.resume(&headers);
     upgrade
         .max_message_size(READ_LIMIT)
         .max_frame_size(READ_LIMIT)
