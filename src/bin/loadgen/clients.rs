@@ -36,7 +36,9 @@ const MAX_POLL_BODY: usize = 16 * 1024 * 1024;
 /// How long a long-poll request asks the server to wait.
 const POLL_WAIT_SECS: u64 = 25;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TransportKind {
     Sse,

@@ -21,11 +21,13 @@ mod http;
 mod probe;
 mod publish;
 mod report;
+mod result;
 mod stats;
 
 use clap::{Args, Parser, Subcommand};
 use clients::{Shared, TransportKind};
 use publish::{Publisher, ServerKind};
+use result::{EncodeCounts, RunResult};
 use stats::Stats;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -140,226 +142,365 @@ const CALIBRATION_PATIENCE: Duration = Duration::from_secs(10);
 /// How long after the last publish to wait for deliveries still in flight.
 const DRAIN: Duration = Duration::from_secs(5);
 
+/// One cell: connect, idle, calibrate, publish, drain, report.
 async fn run(args: RunArgs) -> Result<(), String> {
-    if !args.addr.ip().is_loopback() {
-        return Err("only loopback servers (127.0.0.0/8) may be loaded".into());
-    }
-    if !(args.rate.is_finite() && (0.0..=10_000.0).contains(&args.rate)) {
-        return Err("--rate must be between 0 and 10000".into());
-    }
-    let path = match (args.server, args.transport) {
-        (ServerKind::Tickstream, TransportKind::Sse) => "/api/sse".to_owned(),
-        (ServerKind::Tickstream, TransportKind::Ws) => "/api/ws".to_owned(),
-        (ServerKind::Tickstream, TransportKind::Poll) => "/api/poll".to_owned(),
-        (ServerKind::Nchan, TransportKind::Poll) => {
-            return Err("long-polling is measured against tickstream only".into())
-        }
-        (ServerKind::Nchan, _) => format!("/sub/{}", args.channel),
-    };
-    let publishing = args.rate > 0.0;
-    if publishing && args.server == ServerKind::Tickstream && args.admin_token.is_none() {
-        return Err("publishing to tickstream needs --admin-token".into());
-    }
-    let stats = Arc::new(Stats::new());
-    let shared = Arc::new(Shared {
-        transport: args.transport,
-        addr: args.addr,
-        host: args.addr.to_string(),
-        path,
-        stats: stats.clone(),
-        stop: CancellationToken::new(),
-        gate: Semaphore::new(args.ramp.max(1)),
-        envelope_ts: !publishing,
-    });
-    let pid = args.pid;
-    let rss = |field| pid.and_then(|pid| probe::status_kib(pid, field));
-    let cpu = || pid.and_then(probe::cpu_secs);
-    let own_pid = std::process::id();
-    let rss_base = rss("VmRSS");
-
-    // Connect.
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..args.clients {
-        let source = IpAddr::V4(Ipv4Addr::new(
-            127,
-            0,
-            0,
-            1 + (n % u64::from(args.sources)) as u8,
-        ));
-        tasks.spawn(clients::run(shared.clone(), source));
-    }
-    while Stats::get(&stats.connected) < args.clients && started.elapsed() < CONNECT_DEADLINE {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let connect_secs = started.elapsed().as_secs_f64();
-    let connected = Stats::get(&stats.connected);
-    println!(
-        "loadgen: {connected}/{} {:?} clients connected in {connect_secs:.1} s",
-        args.clients, args.transport
-    );
+    let plan = Plan::check(&args)?;
+    let probe = ServerProbe::new(args.pid);
+    let rss_base = probe.rss("VmRSS");
+    let clients = Clients::connect(&args, &plan).await;
     tokio::time::sleep(SETTLE).await;
-    let rss_idle = rss("VmRSS");
+    let rss_idle = probe.rss("VmRSS");
 
-    // Calibrate the padding, then publish on a timer.
-    let publish_path = match args.server {
-        ServerKind::Tickstream => "/api/admin/news".to_owned(),
-        ServerKind::Nchan => format!("/pub/{}", args.channel),
-    };
     let mut publisher = Publisher::new(
         args.server,
         args.addr,
-        publish_path,
+        plan.publish_path.clone(),
         args.admin_token.as_deref(),
     );
-    let mut pad = 0;
-    if publishing {
-        publisher
-            .publish(0, 0)
-            .await
-            .map_err(|err| format!("the calibration publish failed: {err}"))?;
-        let asked = Instant::now();
-        while (Stats::get(&stats.calibrated) < connected.max(1))
-            && asked.elapsed() < CALIBRATION_PATIENCE
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let seen = Stats::get(&stats.calibration_len) as usize;
-        if seen == 0 {
-            return Err("no client received the calibration message".into());
-        }
-        pad = args.size.saturating_sub(seen);
-        if args.server == ServerKind::Tickstream {
-            pad = pad.min(publish::TICKSTREAM_MAX_PAD);
-        }
-    }
-    let before = match args.server {
-        ServerKind::Tickstream => probe::metrics(args.addr).await,
-        ServerKind::Nchan => None,
+    let pad = if plan.publishing {
+        calibrate(&mut publisher, &clients, &args).await?
+    } else {
+        0
     };
+    let before = server_counters(&args).await;
     // bench/run.sh starts its profiler on this line.
     println!(
         "loadgen: publishing {} msg/s for {} s",
         args.rate, args.duration
     );
-    let cpu_start = cpu();
-    let own_start = probe::cpu_secs(own_pid);
+    let cpu_start = probe.cpu();
+    let own_start = probe::cpu_secs(probe.own_pid);
     let window = Instant::now();
-    let count = (args.rate * args.duration as f64).round() as u64;
-    let mut published = 0u64;
-    let mut publish_errors = 0u64;
-    if publishing {
-        let period = Duration::from_secs_f64(1.0 / args.rate);
-        // The first message one period in: `count` messages then span exactly `duration`.
-        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        let deadline = Duration::from_secs(args.duration) + DRAIN;
-        for seq in 1..=count {
-            timer.tick().await;
-            if window.elapsed() > deadline {
-                break; // the server cannot keep up with the rate: stop anyway
+    let sent = if plan.publishing {
+        publish(&mut publisher, &args, pad, window).await
+    } else {
+        tokio::time::sleep(Duration::from_secs(args.duration)).await;
+        Sent::default()
+    };
+    let publish_secs = window.elapsed().as_secs_f64();
+    let expected = sent.published * clients.connected;
+    drain(&clients.stats, plan.publishing, expected).await;
+    let elapsed = window.elapsed().as_secs_f64();
+    let measured = Measured {
+        cpu_used: probe.cpu().zip(cpu_start).map(|(end, start)| end - start),
+        own_used: probe::cpu_secs(probe.own_pid)
+            .zip(own_start)
+            .map(|(end, start)| end - start),
+        rss_base,
+        rss_idle,
+        rss_loaded: probe.rss("VmRSS"),
+        rss_peak: probe.rss("VmHWM"),
+        metrics: before
+            .zip(server_counters(&args).await)
+            .map(|(b, a)| EncodeCounts {
+                published: a.published - b.published,
+                deliveries: a.deliveries - b.deliveries,
+            }),
+        held: Stats::get(&clients.stats.connected),
+        elapsed,
+        publish_secs,
+        expected,
+    };
+    let clients = clients.stop().await;
+    let result = measured.result(&args, &clients, &sent);
+    println!("{}", report::summary(&result));
+    if let Some(out) = &args.out {
+        append(out, &result)?;
+    }
+    Ok(())
+}
+
+/// What a run's arguments come to, once checked.
+struct Plan {
+    /// Where the clients connect.
+    path: String,
+    /// Where the publisher posts.
+    publish_path: String,
+    /// Whether this run publishes (or measures the market's own events).
+    publishing: bool,
+}
+
+impl Plan {
+    fn check(args: &RunArgs) -> Result<Plan, String> {
+        if !args.addr.ip().is_loopback() {
+            return Err("only loopback servers (127.0.0.0/8) may be loaded".into());
+        }
+        if !(args.rate.is_finite() && (0.0..=10_000.0).contains(&args.rate)) {
+            return Err("--rate must be between 0 and 10000".into());
+        }
+        let path = match (args.server, args.transport) {
+            (ServerKind::Tickstream, TransportKind::Sse) => "/api/sse".to_owned(),
+            (ServerKind::Tickstream, TransportKind::Ws) => "/api/ws".to_owned(),
+            (ServerKind::Tickstream, TransportKind::Poll) => "/api/poll".to_owned(),
+            (ServerKind::Nchan, TransportKind::Poll) => {
+                return Err("long-polling is measured against tickstream only".into())
             }
-            match publisher.publish(seq, pad).await {
-                Ok(()) => published += 1,
-                Err(err) => {
-                    publish_errors += 1;
-                    if publish_errors <= 3 {
-                        eprintln!("loadgen: publish {seq} failed: {err}");
-                    }
+            (ServerKind::Nchan, _) => format!("/sub/{}", args.channel),
+        };
+        let publishing = args.rate > 0.0;
+        if publishing && args.server == ServerKind::Tickstream && args.admin_token.is_none() {
+            return Err("publishing to tickstream needs --admin-token".into());
+        }
+        let publish_path = match args.server {
+            ServerKind::Tickstream => "/api/admin/news".to_owned(),
+            ServerKind::Nchan => format!("/pub/{}", args.channel),
+        };
+        Ok(Plan {
+            path,
+            publish_path,
+            publishing,
+        })
+    }
+}
+
+/// The server process as /proc shows it (nothing without `--pid`), and this process.
+struct ServerProbe {
+    pid: Option<u32>,
+    own_pid: u32,
+}
+
+impl ServerProbe {
+    fn new(pid: Option<u32>) -> ServerProbe {
+        ServerProbe {
+            pid,
+            own_pid: std::process::id(),
+        }
+    }
+
+    fn rss(&self, field: &str) -> Option<u64> {
+        self.pid.and_then(|pid| probe::status_kib(pid, field))
+    }
+
+    fn cpu(&self) -> Option<f64> {
+        self.pid.and_then(probe::cpu_secs)
+    }
+}
+
+/// The run's clients, connected.
+struct Clients {
+    shared: Arc<Shared>,
+    stats: Arc<Stats>,
+    tasks: tokio::task::JoinSet<()>,
+    connected: u64,
+    connect_secs: f64,
+}
+
+impl Clients {
+    /// Starts every client, spread over the source addresses, and waits (bounded) until
+    /// they are all connected.
+    async fn connect(args: &RunArgs, plan: &Plan) -> Clients {
+        let stats = Arc::new(Stats::new());
+        let shared = Arc::new(Shared {
+            transport: args.transport,
+            addr: args.addr,
+            host: args.addr.to_string(),
+            path: plan.path.clone(),
+            stats: stats.clone(),
+            stop: CancellationToken::new(),
+            gate: Semaphore::new(args.ramp.max(1)),
+            envelope_ts: !plan.publishing,
+        });
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..args.clients {
+            let source = IpAddr::V4(Ipv4Addr::new(
+                127,
+                0,
+                0,
+                1 + (n % u64::from(args.sources)) as u8,
+            ));
+            tasks.spawn(clients::run(shared.clone(), source));
+        }
+        while Stats::get(&stats.connected) < args.clients && started.elapsed() < CONNECT_DEADLINE {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let connect_secs = started.elapsed().as_secs_f64();
+        let connected = Stats::get(&stats.connected);
+        println!(
+            "loadgen: {connected}/{} {:?} clients connected in {connect_secs:.1} s",
+            args.clients, args.transport
+        );
+        Clients {
+            shared,
+            stats,
+            tasks,
+            connected,
+            connect_secs,
+        }
+    }
+
+    /// Stops every client (bounded).
+    async fn stop(mut self) -> Clients {
+        self.shared.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(15), async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        self.tasks.abort_all();
+        self
+    }
+}
+
+/// Publishes one calibration message and sizes the padding from what a client received.
+async fn calibrate(
+    publisher: &mut Publisher,
+    clients: &Clients,
+    args: &RunArgs,
+) -> Result<usize, String> {
+    publisher
+        .publish(0, 0)
+        .await
+        .map_err(|err| format!("the calibration publish failed: {err}"))?;
+    let asked = Instant::now();
+    while (Stats::get(&clients.stats.calibrated) < clients.connected.max(1))
+        && asked.elapsed() < CALIBRATION_PATIENCE
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = Stats::get(&clients.stats.calibration_len) as usize;
+    if seen == 0 {
+        return Err("no client received the calibration message".into());
+    }
+    let pad = args.size.saturating_sub(seen);
+    Ok(match args.server {
+        ServerKind::Tickstream => pad.min(publish::TICKSTREAM_MAX_PAD),
+        ServerKind::Nchan => pad,
+    })
+}
+
+/// What the publisher managed.
+#[derive(Default)]
+struct Sent {
+    published: u64,
+    errors: u64,
+}
+
+/// Publishes `rate × duration` messages on a timer (stopping at the deadline if the server
+/// cannot keep up).
+async fn publish(publisher: &mut Publisher, args: &RunArgs, pad: usize, window: Instant) -> Sent {
+    let count = (args.rate * args.duration as f64).round() as u64;
+    let period = Duration::from_secs_f64(1.0 / args.rate);
+    // The first message one period in: `count` messages then span exactly `duration`.
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let deadline = Duration::from_secs(args.duration) + DRAIN;
+    let mut sent = Sent::default();
+    for seq in 1..=count {
+        timer.tick().await;
+        if window.elapsed() > deadline {
+            break; // the server cannot keep up with the rate: stop anyway
+        }
+        match publisher.publish(seq, pad).await {
+            Ok(()) => sent.published += 1,
+            Err(err) => {
+                sent.errors += 1;
+                if sent.errors <= 3 {
+                    eprintln!("loadgen: publish {seq} failed: {err}");
                 }
             }
         }
-    } else {
-        tokio::time::sleep(Duration::from_secs(args.duration)).await;
     }
-    let publish_secs = window.elapsed().as_secs_f64();
-    let expected = published * connected;
+    sent
+}
+
+/// Waits (bounded) for deliveries still in flight.
+async fn drain(stats: &Stats, publishing: bool, expected: u64) {
     let drain = Instant::now();
     while publishing && Stats::get(&stats.deliveries) < expected && drain.elapsed() < DRAIN {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let elapsed = window.elapsed().as_secs_f64();
-    let cpu_used = cpu().zip(cpu_start).map(|(end, start)| end - start);
-    let own_used = probe::cpu_secs(own_pid)
-        .zip(own_start)
-        .map(|(end, start)| end - start);
-    let rss_loaded = rss("VmRSS");
-    let rss_peak = rss("VmHWM");
-    let after = match args.server {
+}
+
+/// tickstream's own counters (Nchan has none).
+async fn server_counters(args: &RunArgs) -> Option<probe::Counters> {
+    match args.server {
         ServerKind::Tickstream => probe::metrics(args.addr).await,
         ServerKind::Nchan => None,
-    };
-    let held = Stats::get(&stats.connected);
-
-    shared.stop.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(15), async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    tasks.abort_all();
-
-    let deliveries = Stats::get(&stats.deliveries);
-    let ms = |micros: Option<u64>| micros.map(|m| m as f64 / 1000.0);
-    let per_conn = rss_idle
-        .zip(rss_base)
-        .filter(|_| connected > 0)
-        .map(|(idle, base)| (idle as f64 - base as f64) / connected as f64);
-    let metrics = before.zip(after).map(|(b, a)| {
-        serde_json::json!({
-            "published": a.published - b.published,
-            "deliveries": a.deliveries - b.deliveries,
-        })
-    });
-    let result = serde_json::json!({
-        "label": args.label,
-        "server": args.server,
-        "transport": args.transport,
-        "clients": args.clients,
-        "rate": args.rate,
-        "size": args.size,
-        "duration_s": args.duration,
-        "sources": args.sources,
-        "connected": connected,
-        "connect_s": connect_secs,
-        "connect_failures": Stats::get(&stats.connect_failures),
-        "held": held,
-        "reconnects": Stats::get(&stats.reconnects),
-        "published": published,
-        "publish_errors": publish_errors,
-        "publish_rate": published as f64 / publish_secs.max(1e-9),
-        "expected": expected,
-        "deliveries": deliveries,
-        "deliveries_per_s": deliveries as f64 / elapsed.max(1e-9),
-        "offered_per_s": args.rate * connected as f64,
-        "missing": expected.saturating_sub(deliveries),
-        "gaps": Stats::get(&stats.gaps),
-        "duplicates": Stats::get(&stats.duplicates),
-        "resets": Stats::get(&stats.resets),
-        "requests": Stats::get(&stats.requests),
-        "message_bytes": Stats::get(&stats.message_bytes).checked_div(deliveries).unwrap_or(0),
-        "p50_ms": ms(stats.latency.quantile(0.50)),
-        "p90_ms": ms(stats.latency.quantile(0.90)),
-        "p99_ms": ms(stats.latency.quantile(0.99)),
-        "max_ms": ms((stats.latency.count() > 0).then(|| stats.latency.max())),
-        "server_cpu_pct": cpu_used.map(|secs| 100.0 * secs / elapsed),
-        "server_cpu_us_per_delivery": cpu_used.filter(|_| deliveries > 0).map(|secs| secs * 1e6 / deliveries as f64),
-        "loadgen_cpu_pct": own_used.map(|secs| 100.0 * secs / elapsed),
-        "rss_base_kib": rss_base,
-        "rss_idle_kib": rss_idle,
-        "rss_loaded_kib": rss_loaded,
-        "rss_peak_kib": rss_peak,
-        "idle_kib_per_conn": per_conn,
-        "metrics": metrics,
-    });
-    println!("{}", report::summary(&result));
-    if let Some(out) = &args.out {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(out)
-            .map_err(|err| format!("cannot open {}: {err}", out.display()))?;
-        writeln!(file, "{result}")
-            .map_err(|err| format!("cannot write {}: {err}", out.display()))?;
     }
-    Ok(())
+}
+
+/// What the window measured besides the clients' own counters.
+struct Measured {
+    cpu_used: Option<f64>,
+    own_used: Option<f64>,
+    rss_base: Option<u64>,
+    rss_idle: Option<u64>,
+    rss_loaded: Option<u64>,
+    rss_peak: Option<u64>,
+    metrics: Option<EncodeCounts>,
+    held: u64,
+    elapsed: f64,
+    publish_secs: f64,
+    expected: u64,
+}
+
+impl Measured {
+    fn result(self, args: &RunArgs, clients: &Clients, sent: &Sent) -> RunResult {
+        let stats = &clients.stats;
+        let connected = clients.connected;
+        let deliveries = Stats::get(&stats.deliveries);
+        let ms = |micros: Option<u64>| micros.map(|m| m as f64 / 1000.0);
+        let elapsed = self.elapsed;
+        RunResult {
+            label: args.label.clone(),
+            server: args.server,
+            transport: args.transport,
+            clients: args.clients,
+            rate: args.rate,
+            size: args.size,
+            duration_s: args.duration,
+            sources: args.sources,
+            connected,
+            connect_s: clients.connect_secs,
+            connect_failures: Stats::get(&stats.connect_failures),
+            held: self.held,
+            reconnects: Stats::get(&stats.reconnects),
+            published: sent.published,
+            publish_errors: sent.errors,
+            publish_rate: sent.published as f64 / self.publish_secs.max(1e-9),
+            expected: self.expected,
+            deliveries,
+            deliveries_per_s: deliveries as f64 / elapsed.max(1e-9),
+            offered_per_s: args.rate * connected as f64,
+            missing: self.expected.saturating_sub(deliveries),
+            gaps: Stats::get(&stats.gaps),
+            duplicates: Stats::get(&stats.duplicates),
+            resets: Stats::get(&stats.resets),
+            requests: Stats::get(&stats.requests),
+            message_bytes: Stats::get(&stats.message_bytes)
+                .checked_div(deliveries)
+                .unwrap_or(0),
+            p50_ms: ms(stats.latency.quantile(0.50)),
+            p90_ms: ms(stats.latency.quantile(0.90)),
+            p99_ms: ms(stats.latency.quantile(0.99)),
+            max_ms: ms((stats.latency.count() > 0).then(|| stats.latency.max())),
+            server_cpu_pct: self.cpu_used.map(|secs| 100.0 * secs / elapsed),
+            server_cpu_us_per_delivery: self
+                .cpu_used
+                .filter(|_| deliveries > 0)
+                .map(|secs| secs * 1e6 / deliveries as f64),
+            loadgen_cpu_pct: self.own_used.map(|secs| 100.0 * secs / elapsed),
+            rss_base_kib: self.rss_base,
+            rss_idle_kib: self.rss_idle,
+            rss_loaded_kib: self.rss_loaded,
+            rss_peak_kib: self.rss_peak,
+            idle_kib_per_conn: self
+                .rss_idle
+                .zip(self.rss_base)
+                .filter(|_| connected > 0)
+                .map(|(idle, base)| (idle as f64 - base as f64) / connected as f64),
+            metrics: self.metrics,
+        }
+    }
+}
+
+/// Appends the result as one JSON line.
+fn append(out: &PathBuf, result: &RunResult) -> Result<(), String> {
+    use std::io::Write;
+    let line = serde_json::to_string(result).map_err(|err| err.to_string())?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .map_err(|err| format!("cannot open {}: {err}", out.display()))?;
+    writeln!(file, "{line}").map_err(|err| format!("cannot write {}: {err}", out.display()))
 }

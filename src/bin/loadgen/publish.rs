@@ -19,7 +19,9 @@ pub const TICKSTREAM_MAX_PAD: usize = 1_000;
 /// The longest answer a publish request may get.
 const MAX_REPLY: usize = 64 * 1024;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerKind {
     /// `POST /api/admin/news` with a bearer token; clients on `/api/sse`, `/api/ws`, `/api/poll`.

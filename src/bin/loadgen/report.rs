@@ -6,7 +6,9 @@
 //! the `## Soak` heading on is kept as it was (another script owns that section), and the
 //! heading is always there at the end.
 
-use serde_json::Value;
+use crate::clients::TransportKind;
+use crate::publish::ServerKind;
+use crate::result::RunResult;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -39,12 +41,25 @@ const TARGET_DELIVERIES: f64 = 25_000.0;
 const TARGET_P99_MS: f64 = 50.0;
 const TARGET_KIB_PER_CONN: f64 = 10.0;
 
-fn num(row: &Value, key: &str) -> Option<f64> {
-    row.get(key).and_then(Value::as_f64)
+/// A whole count as a figure.
+fn n(value: u64) -> Option<f64> {
+    Some(value as f64)
 }
 
-fn text<'a>(row: &'a Value, key: &str) -> &'a str {
-    row.get(key).and_then(Value::as_str).unwrap_or("?")
+/// The names the report prints (the JSON names of the enums).
+fn server_name(server: ServerKind) -> &'static str {
+    match server {
+        ServerKind::Tickstream => "tickstream",
+        ServerKind::Nchan => "nchan",
+    }
+}
+
+fn transport_name(transport: TransportKind) -> &'static str {
+    match transport {
+        TransportKind::Sse => "sse",
+        TransportKind::Ws => "ws",
+        TransportKind::Poll => "poll",
+    }
 }
 
 fn fmt(value: Option<f64>, decimals: usize) -> String {
@@ -78,31 +93,31 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 }
 
 /// One line for the terminal after a run.
-pub fn summary(row: &Value) -> String {
+pub fn summary(row: &RunResult) -> String {
     format!(
         "{} {} {} clients @ {} msg/s: held {}/{}, {} deliveries/s (offered {}), latency ms \
          p50 {} p90 {} p99 {} max {}, missing {}, reconnects {}, resets {}, server CPU {}% \
          ({} µs/delivery), idle {} KiB/conn, RSS loaded {} MiB, loadgen CPU {}%",
-        text(row, "server"),
-        text(row, "transport"),
-        count(num(row, "clients")),
-        fmt(num(row, "rate"), 0),
-        count(num(row, "held")),
-        count(num(row, "clients")),
-        count(num(row, "deliveries_per_s")),
-        count(num(row, "offered_per_s")),
-        fmt(num(row, "p50_ms"), 1),
-        fmt(num(row, "p90_ms"), 1),
-        fmt(num(row, "p99_ms"), 1),
-        fmt(num(row, "max_ms"), 1),
-        count(num(row, "missing")),
-        count(num(row, "reconnects")),
-        count(num(row, "resets")),
-        fmt(num(row, "server_cpu_pct"), 0),
-        fmt(num(row, "server_cpu_us_per_delivery"), 2),
-        fmt(num(row, "idle_kib_per_conn"), 1),
-        fmt(num(row, "rss_loaded_kib").map(|k| k / 1024.0), 0),
-        fmt(num(row, "loadgen_cpu_pct"), 0),
+        server_name(row.server),
+        transport_name(row.transport),
+        count(n(row.clients)),
+        fmt(Some(row.rate), 0),
+        count(n(row.held)),
+        count(n(row.clients)),
+        count(Some(row.deliveries_per_s)),
+        count(Some(row.offered_per_s)),
+        fmt(row.p50_ms, 1),
+        fmt(row.p90_ms, 1),
+        fmt(row.p99_ms, 1),
+        fmt(row.max_ms, 1),
+        count(n(row.missing)),
+        count(n(row.reconnects)),
+        count(n(row.resets)),
+        fmt(row.server_cpu_pct, 0),
+        fmt(row.server_cpu_us_per_delivery, 2),
+        fmt(row.idle_kib_per_conn, 1),
+        fmt(row.rss_loaded_kib.map(|k| k as f64 / 1024.0), 0),
+        fmt(row.loadgen_cpu_pct, 0),
     )
 }
 
@@ -111,7 +126,7 @@ pub fn write(args: &ReportArgs) -> Result<(), String> {
         std::fs::read_to_string(path)
             .map_err(|err| format!("cannot read {}: {err}", path.display()))
     };
-    let rows: Vec<Value> = read(&args.results)?
+    let rows: Vec<RunResult> = read(&args.results)?
         .lines()
         .filter(|line| !line.trim().is_empty())
         .map(serde_json::from_str)
@@ -179,12 +194,12 @@ const METHOD: &str = "## How it is measured\n\n\
   any connected) ÷ clients, from `/proc/PID/status`. *held*: clients still connected at \
   the end.\n\n";
 
-fn rows_of<'a>(rows: &'a [Value], server: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    rows.iter().filter(move |row| text(row, "server") == server)
+fn rows_of(rows: &[RunResult], server: ServerKind) -> impl Iterator<Item = &RunResult> {
+    rows.iter().filter(move |row| row.server == server)
 }
 
-fn is(row: &Value, transport: &str, clients: f64) -> bool {
-    text(row, "transport") == transport && num(row, "clients") == Some(clients)
+fn is(row: &RunResult, transport: TransportKind, clients: f64) -> bool {
+    row.transport == transport && row.clients as f64 == clients
 }
 
 fn verdict(met: Option<bool>) -> &'static str {
@@ -195,37 +210,26 @@ fn verdict(met: Option<bool>) -> &'static str {
     }
 }
 
-fn targets(md: &mut String, rows: &[Value]) {
-    let sse_10k: Vec<&Value> = rows_of(rows, "tickstream")
-        .filter(|row| is(row, "sse", TARGET_CLIENTS))
+fn targets(md: &mut String, rows: &[RunResult]) {
+    let sse_10k: Vec<&RunResult> = rows_of(rows, ServerKind::Tickstream)
+        .filter(|row| is(row, TransportKind::Sse, TARGET_CLIENTS))
         .collect();
     let held = sse_10k
         .iter()
-        .filter_map(|row| num(row, "held"))
+        .map(|row| row.held as f64)
         .fold(None, |low: Option<f64>, v| {
             Some(low.map_or(v, |l| l.min(v)))
         });
-    let reconnects: f64 = sse_10k
-        .iter()
-        .filter_map(|row| num(row, "reconnects"))
-        .sum();
-    let best = rows_of(rows, "tickstream")
-        .filter(|row| text(row, "transport") == "sse")
-        .max_by(|a, b| {
-            let a = num(a, "deliveries_per_s").unwrap_or(0.0);
-            let b = num(b, "deliveries_per_s").unwrap_or(0.0);
-            a.total_cmp(&b)
-        });
+    let reconnects: f64 = sse_10k.iter().map(|row| row.reconnects as f64).sum();
+    let best = rows_of(rows, ServerKind::Tickstream)
+        .filter(|row| row.transport == TransportKind::Sse)
+        .max_by(|a, b| a.deliveries_per_s.total_cmp(&b.deliveries_per_s));
     let slowest_rate = sse_10k
         .iter()
-        .min_by(|a, b| {
-            let a = num(a, "rate").unwrap_or(0.0);
-            let b = num(b, "rate").unwrap_or(0.0);
-            a.total_cmp(&b)
-        })
+        .min_by(|a, b| a.rate.total_cmp(&b.rate))
         .copied();
-    let p99 = slowest_rate.and_then(|row| num(row, "p99_ms"));
-    let per_conn = slowest_rate.and_then(|row| num(row, "idle_kib_per_conn"));
+    let p99 = slowest_rate.and_then(|row| row.p99_ms);
+    let per_conn = slowest_rate.and_then(|row| row.idle_kib_per_conn);
     let _ = writeln!(
         md,
         "## Targets (tickstream, SSE)\n\n\
@@ -239,13 +243,13 @@ fn targets(md: &mut String, rows: &[Value]) {
         count(Some(reconnects)),
         verdict(held.map(|h| h >= TARGET_CLIENTS && reconnects == 0.0)),
         count(Some(TARGET_DELIVERIES)),
-        count(best.and_then(|row| num(row, "deliveries_per_s"))),
+        count(best.map(|row| row.deliveries_per_s)),
         best.map_or("n/a".to_owned(), |row| format!(
             "{} clients @ {} msg/s",
-            count(num(row, "clients")),
-            fmt(num(row, "rate"), 0)
+            count(n(row.clients)),
+            fmt(Some(row.rate), 0)
         )),
-        verdict(best.and_then(|row| num(row, "deliveries_per_s")).map(|d| d >= TARGET_DELIVERIES)),
+        verdict(best.map(|row| row.deliveries_per_s >= TARGET_DELIVERIES)),
         fmt(Some(TARGET_P99_MS), 0),
         fmt(p99, 1),
         verdict(p99.map(|p| p < TARGET_P99_MS)),
@@ -255,65 +259,65 @@ fn targets(md: &mut String, rows: &[Value]) {
     );
 }
 
-fn matrix(md: &mut String, rows: &[Value]) {
+fn matrix(md: &mut String, rows: &[RunResult]) {
     md.push_str(
         "## Matrix\n\n\
          | server | transport | clients | msg/s | published msg/s | held | deliveries/s | offered/s | p50 ms | p90 ms | p99 ms | max ms | missing | reconnects | resets | server CPU (% of a core) | server CPU µs/delivery | idle KiB/conn | RSS idle → loaded MiB | loadgen CPU % | payload B |\n\
          |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
-        let mib = |key| num(row, key).map(|kib| kib / 1024.0);
+        let mib = |kib: Option<u64>| kib.map(|kib| kib as f64 / 1024.0);
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} → {} | {} | {} |",
-            text(row, "server"),
-            text(row, "transport"),
-            count(num(row, "clients")),
-            fmt(num(row, "rate"), 0),
-            fmt(num(row, "publish_rate"), 1),
-            count(num(row, "held")),
-            count(num(row, "deliveries_per_s")),
-            count(num(row, "offered_per_s")),
-            fmt(num(row, "p50_ms"), 1),
-            fmt(num(row, "p90_ms"), 1),
-            fmt(num(row, "p99_ms"), 1),
-            fmt(num(row, "max_ms"), 1),
-            count(num(row, "missing")),
-            count(num(row, "reconnects")),
-            count(num(row, "resets")),
-            fmt(num(row, "server_cpu_pct"), 0),
-            fmt(num(row, "server_cpu_us_per_delivery"), 2),
-            fmt(num(row, "idle_kib_per_conn"), 1),
-            fmt(mib("rss_idle_kib"), 0),
-            fmt(mib("rss_loaded_kib"), 0),
-            fmt(num(row, "loadgen_cpu_pct"), 0),
-            count(num(row, "message_bytes")),
+            server_name(row.server),
+            transport_name(row.transport),
+            count(n(row.clients)),
+            fmt(Some(row.rate), 0),
+            fmt(Some(row.publish_rate), 1),
+            count(n(row.held)),
+            count(Some(row.deliveries_per_s)),
+            count(Some(row.offered_per_s)),
+            fmt(row.p50_ms, 1),
+            fmt(row.p90_ms, 1),
+            fmt(row.p99_ms, 1),
+            fmt(row.max_ms, 1),
+            count(n(row.missing)),
+            count(n(row.reconnects)),
+            count(n(row.resets)),
+            fmt(row.server_cpu_pct, 0),
+            fmt(row.server_cpu_us_per_delivery, 2),
+            fmt(row.idle_kib_per_conn, 1),
+            fmt(mib(row.rss_idle_kib), 0),
+            fmt(mib(row.rss_loaded_kib), 0),
+            fmt(row.loadgen_cpu_pct, 0),
+            count(n(row.message_bytes)),
         );
     }
     md.push('\n');
 }
 
-fn ratios(md: &mut String, rows: &[Value]) {
+fn ratios(md: &mut String, rows: &[RunResult]) {
     let mut lines = String::new();
-    for ours in rows_of(rows, "tickstream") {
-        let Some(theirs) = rows_of(rows, "nchan").find(|row| {
-            text(row, "transport") == text(ours, "transport")
-                && num(row, "clients") == num(ours, "clients")
-                && num(row, "rate") == num(ours, "rate")
+    for ours in rows_of(rows, ServerKind::Tickstream) {
+        let Some(theirs) = rows_of(rows, ServerKind::Nchan).find(|row| {
+            row.transport == ours.transport && row.clients == ours.clients && row.rate == ours.rate
         }) else {
             continue;
         };
-        let both = |key| (num(ours, key), num(theirs, key));
-        let (d1, d2) = both("deliveries_per_s");
-        let (p1, p2) = both("p99_ms");
-        let (c1, c2) = both("server_cpu_us_per_delivery");
-        let (m1, m2) = both("idle_kib_per_conn");
+        let (d1, d2) = (Some(ours.deliveries_per_s), Some(theirs.deliveries_per_s));
+        let (p1, p2) = (ours.p99_ms, theirs.p99_ms);
+        let (c1, c2) = (
+            ours.server_cpu_us_per_delivery,
+            theirs.server_cpu_us_per_delivery,
+        );
+        let (m1, m2) = (ours.idle_kib_per_conn, theirs.idle_kib_per_conn);
         let _ = writeln!(
             lines,
             "| {} | {} | {} | {} | {} | {} | {} |",
-            text(ours, "transport"),
-            count(num(ours, "clients")),
-            fmt(num(ours, "rate"), 0),
+            transport_name(ours.transport),
+            count(n(ours.clients)),
+            fmt(Some(ours.rate), 0),
             ratio(d1, d2),
             ratio(p1, p2),
             ratio(c1, c2),
@@ -335,20 +339,20 @@ fn ratios(md: &mut String, rows: &[Value]) {
     );
 }
 
-fn encode_once(md: &mut String, rows: &[Value]) {
+fn encode_once(md: &mut String, rows: &[RunResult]) {
     let mut lines = String::new();
-    for row in rows_of(rows, "tickstream") {
-        let Some(metrics) = row.get("metrics").filter(|m| !m.is_null()) else {
+    for row in rows_of(rows, ServerKind::Tickstream) {
+        let Some(metrics) = row.metrics else {
             continue;
         };
-        let published = num(metrics, "published");
-        let deliveries = num(metrics, "deliveries");
+        let published = Some(metrics.published);
+        let deliveries = Some(metrics.deliveries);
         let _ = writeln!(
             lines,
             "| {} | {} | {} | {} | {} | {} |",
-            text(row, "transport"),
-            count(num(row, "clients")),
-            fmt(num(row, "rate"), 0),
+            transport_name(row.transport),
+            count(n(row.clients)),
+            fmt(Some(row.rate), 0),
             count(published),
             count(deliveries),
             fmt(
