@@ -59,7 +59,7 @@ fuzz:
 ## forced disconnects for SOAK_SECS (600) seconds; no gaps, memory back near its baseline.
 soak:
 	ulimit -n 20000 2>/dev/null || true; \
-	cargo test --release --features ssr --test soak -- --ignored --nocapture
+	cargo test --release --features ssr --test it soak:: -- --ignored --nocapture
 
 clean:
 	cargo clean

@@ -2,7 +2,7 @@
 # Runs every cargo-fuzz target for a bounded time: `make fuzz` (FUZZ_SECS per target,
 # default 60). Idempotent: installs cargo-fuzz only if missing, needs the nightly toolchain.
 # Findings are left in fuzz/artifacts/<target>/; copy a fixed one into fuzz/seeds/<target>/
-# so that `cargo test` (tests/fuzz_corpus.rs) replays it from then on.
+# so that `cargo test` (tests/it/fuzz_corpus.rs) replays it from then on.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${FUZZ_SECS:-60}"

@@ -80,7 +80,7 @@ else
 fi
 # The test harness starts its own nginx on a free port; a packaged one serving port 80
 # is not needed.
-# Likewise for Redis: tests/redis.rs starts redis-server on a free port in a temporary
+# Likewise for Redis: tests/it/redis.rs starts redis-server on a free port in a temporary
 # directory, without persistence, and stops it afterwards.
 for service in nginx redis-server; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then

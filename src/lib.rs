@@ -6,23 +6,26 @@
 //!
 //! | module | built for | what it is | invariant |
 //! |---|---|---|---|
-//! | [`wire`] | both | the envelope, event ids, payloads, SSE framing | the only place that knows field and event names |
+//! | [`wire`] | both | the envelope, event ids, payloads, SSE framing, admin and error bodies, paths and query names | the only place that spells a field name, an event name or a word of a closed set |
 //! | `market` | server | the pure market simulator | no wall clock, no I/O, no global RNG: same seed, same events |
-//! | `server` | server | driver, hub, bus, transports, routes, shutdown | only `server::driver` reads the wall clock; streams end on shutdown |
+//! | `server` | server | driver, hub, bus, transports, routes, start-up, shutdown | only `server::clock` reads the wall clock; only `server::translate` turns market values into wire values; streams end on shutdown |
 //! | [`ui`] | both | Leptos components, the reactive market store | never knows which transport is live |
-//! | `client` | browser | the transports as the browser speaks them | the only module that touches EventSource and friends |
+//! | `client` | browser | the transports as the browser speaks them, around one reconnect core | the only module that touches EventSource and friends |
 
 // Leptos views are deeply nested types; the browser build's release profile needs room.
 #![recursion_limit = "256"]
 
 pub mod ui;
+#[warn(missing_docs)]
 pub mod wire;
 
 #[cfg(feature = "hydrate")]
 pub mod client;
 #[cfg(feature = "ssr")]
+#[warn(missing_docs)]
 pub mod market;
 #[cfg(feature = "ssr")]
+#[warn(missing_docs)]
 pub mod server;
 
 /// The browser's entry point: attaches the server-rendered page to the reactive app, starts

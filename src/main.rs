@@ -5,7 +5,9 @@
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     use clap::Parser;
-    use tickstream::server::{self, config::Config, shutdown, Server};
+    use tickstream::server::config::Config;
+    use tickstream::server::shutdown;
+    use tickstream::server::startup::{self, Server};
     use tokio_util::sync::CancellationToken;
 
     tracing_subscriber::fmt()
@@ -18,12 +20,12 @@ async fn main() -> std::process::ExitCode {
     // Bad flags print clap's message and exit with status 2.
     let config = Config::parse();
     let started = async {
-        let leptos = server::leptos_options(&config)?;
+        let leptos = startup::leptos_options(&config)?;
         let addr = config.addr.unwrap_or(leptos.site_addr);
         let token = CancellationToken::new();
-        let (state, driver) = server::assemble(config, leptos, token.clone())?;
+        let assembled = startup::assemble(config, leptos, token.clone())?;
         tokio::spawn(shutdown::cancel_on_signal(token));
-        Server::start(state, driver, addr).await
+        Server::start(assembled, addr).await
     };
     let server = match started.await {
         Ok(server) => server,

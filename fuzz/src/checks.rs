@@ -1,5 +1,5 @@
 //! The properties the fuzz targets check, one function per target. Shared by the cargo-fuzz
-//! targets (`fuzz/fuzz_targets/`, nightly, `make fuzz`) and by `tests/fuzz_corpus.rs`, which
+//! targets (`fuzz/fuzz_targets/`, nightly, `make fuzz`) and by `tests/it/fuzz_corpus.rs`, which
 //! replays every seed and every past finding (`fuzz/seeds/<target>/`) in an ordinary
 //! `cargo test`, so a fixed crash stays fixed.
 //!
@@ -8,8 +8,7 @@
 //! frame that a reader splits or forges).
 #![allow(dead_code)] // each target uses one check
 
-use tickstream::server::transport::poll::Params;
-use tickstream::server::transport::StreamOptions;
+use tickstream::server::transport::query::{QueryKind, StreamOptions, MAX_WAIT_SECS};
 use tickstream::wire::control::ClientMessage;
 use tickstream::wire::id::MAX_ID_LEN;
 use tickstream::wire::sse::{Frame, Item, Parser};
@@ -21,9 +20,11 @@ const SYMBOLS: [&str; 3] = ["NOVA", "QBIT", "HALO"];
 /// A WebSocket client message: decoding never panics, and what decodes re-encodes to the
 /// same message.
 pub fn check_client_message(data: &[u8]) {
-    if let Ok(message) = serde_json::from_slice::<ClientMessage>(data) {
-        let again: ClientMessage =
-            serde_json::from_str(&message.encode()).expect("an encoded message decodes");
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(message) = ClientMessage::decode(text) {
+        let again = ClientMessage::decode(&message.encode()).expect("an encoded message decodes");
         assert_eq!(again, message);
     }
 }
@@ -48,15 +49,13 @@ pub fn check_query(data: &[u8]) {
         return;
     };
     let symbols: Vec<String> = SYMBOLS.iter().map(|s| (*s).to_owned()).collect();
-    if let Err(err) = StreamOptions::parse(Some(text), &symbols) {
-        assert!(err.status.is_client_error(), "{err:?}");
-        assert!(err.param.is_some(), "{err:?}");
-    }
-    match Params::parse(Some(text), &symbols) {
-        Ok(params) => assert!(params.wait.as_secs() <= 30),
-        Err(err) => {
-            assert!(err.status.is_client_error(), "{err:?}");
-            assert!(err.param.is_some(), "{err:?}");
+    for kind in [QueryKind::Stream, QueryKind::Poll] {
+        match StreamOptions::parse(Some(text), kind, &symbols) {
+            Ok(options) => assert!(options.wait.as_secs() <= MAX_WAIT_SECS),
+            Err(err) => {
+                assert!(err.status.is_client_error(), "{err:?}");
+                assert!(err.param.is_some(), "{err:?}");
+            }
         }
     }
 }

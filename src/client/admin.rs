@@ -2,10 +2,13 @@
 //! The token goes in `sessionStorage`: it survives a reload, not the closing of the tab.
 
 use crate::ui::instructor::{AdminApi, AdminOutcome};
+use crate::wire::admin::AdminRequest;
+use crate::wire::ErrorBody;
 use std::rc::Rc;
 
 const TOKEN_KEY: &str = "tickstream-admin-token";
 
+/// The admin calls, as the instructor panel gets them.
 pub fn admin_api() -> AdminApi {
     AdminApi {
         send,
@@ -14,35 +17,30 @@ pub fn admin_api() -> AdminApi {
     }
 }
 
-fn send(action: &'static str, body: String, token: String, done: Rc<dyn Fn(AdminOutcome)>) {
+fn send(request: AdminRequest, token: String, done: Rc<dyn Fn(AdminOutcome)>) {
     leptos::task::spawn_local(async move {
-        let url = format!("/api/admin/{action}");
-        let request = gloo_net::http::Request::post(&url)
-            .header("Authorization", &format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
-            .body(body);
-        let outcome = match request {
-            Err(err) => Err(err.to_string()),
-            Ok(request) => match request.send().await {
-                Err(err) => Err(err.to_string()),
-                Ok(response) => {
-                    let status = response.status();
-                    let text = response.text().await.unwrap_or_default();
-                    if response.ok() {
-                        Ok(text)
-                    } else {
-                        // Our errors are `{"error":{"message":…}}`; show the message.
-                        let message = serde_json::from_str::<serde_json::Value>(&text)
-                            .ok()
-                            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-                            .unwrap_or(text);
-                        Err(format!("HTTP {status}: {message}"))
-                    }
-                }
-            },
-        };
+        let outcome = post(&request, &token).await;
         done(outcome);
     });
+}
+
+async fn post(request: &AdminRequest, token: &str) -> AdminOutcome {
+    let response = gloo_net::http::Request::post(request.path())
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .body(request.body())
+        .map_err(|err| err.to_string())?
+        .send()
+        .await
+        .map_err(|err| err.to_string())?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if response.ok() {
+        return Ok(text);
+    }
+    // Every API error is an `ErrorBody`: show its message (a proxy's page as it is).
+    let message = ErrorBody::decode(&text).map_or(text, |body| body.error.message);
+    Err(format!("HTTP {status}: {message}"))
 }
 
 fn storage() -> Option<web_sys::Storage> {

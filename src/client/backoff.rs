@@ -5,6 +5,7 @@
 const BASE_MS: f64 = 500.0;
 const CAP_MS: f64 = 30_000.0;
 
+/// Where a reconnecting transport stands in its backoff.
 #[derive(Debug, Default)]
 pub struct Backoff {
     attempt: u32,
@@ -25,24 +26,12 @@ impl Backoff {
     }
 }
 
-/// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                &resolve,
-                i32::try_from(ms).unwrap_or(i32::MAX),
-            );
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
 /// At most one pending timer: setting a new one cancels the old, and so does dropping it.
 #[derive(Default)]
 pub struct Timer(std::cell::RefCell<Option<leptos::prelude::TimeoutHandle>>);
 
 impl Timer {
+    /// Runs `then` after `delay`, cancelling whatever was set before.
     pub fn set(&self, delay: std::time::Duration, then: impl FnOnce() + 'static) {
         self.cancel();
         match leptos::prelude::set_timeout_with_handle(then, delay) {
@@ -51,6 +40,7 @@ impl Timer {
         }
     }
 
+    /// Cancels what was set, if it has not run yet.
     pub fn cancel(&self) {
         if let Some(handle) = self.0.borrow_mut().take() {
             handle.clear();

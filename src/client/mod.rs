@@ -1,22 +1,28 @@
 //! The browser side of the transports (feature `hydrate`): the only module that touches
-//! `EventSource`, `WebSocket` and `fetch`. Each adapter turns what arrives into
-//! [`FeedEvent`]s for the UI, remembers the last event id, and after a loss reconnects
-//! with exponential backoff and jitter, resuming from that id.
+//! `EventSource`, `WebSocket` and `fetch`.
+//!
+//! Every transport is a [`link::Link`] — the reconnect core: connection state, last event
+//! id, the connection's name, backoff with jitter, kill and fallback — driving one
+//! [`link::Adapter`] that knows how to open a connection of its kind and turn what arrives
+//! into [`FeedEvent`]s for the UI.
 //!
 //! | transport | resumes by | reconnects |
 //! |---|---|---|
-//! | SSE ([`sse`]) | `Last-Event-ID` (browser), `?lastEventId=` (new `EventSource`) | the browser itself, or us when it gives up |
-//! | WebSocket ([`ws`]) | `?lastEventId=` on the new socket | us |
+//! | SSE ([`sse`]) | `Last-Event-ID` (browser), `?lastEventId=` (new `EventSource`) | the browser itself, or the link when it gives up |
+//! | WebSocket ([`ws`]) | `?lastEventId=` on the new socket | the link |
 //! | long/short poll ([`poll`]) | `?after=` on every request | every request is a new one |
 
 pub mod admin;
 mod backoff;
+pub mod link;
 pub mod poll;
 pub mod sse;
 pub mod ws;
 
 use crate::ui::feed::{FeedEvent, FeedHandle, LiveFeed, TransportKind};
+use crate::wire::http::CONNECTIONS_PATH;
 use crate::wire::EventId;
+use link::{Adapter, Link};
 use std::rc::Rc;
 
 /// The transports as the UI gets them.
@@ -25,16 +31,13 @@ pub fn live_feed() -> LiveFeed {
 }
 
 fn start(kind: TransportKind, last_id: Option<EventId>, on: Rc<dyn Fn(FeedEvent)>) -> FeedHandle {
-    match kind {
-        TransportKind::Sse => FeedHandle::new(sse::SseFeed::start(last_id, on)),
-        TransportKind::Ws => FeedHandle::new(ws::WsFeed::start(last_id, on)),
-        TransportKind::LongPoll => {
-            FeedHandle::new(poll::PollFeed::start(poll::Mode::Long, last_id, on))
-        }
-        TransportKind::ShortPoll => {
-            FeedHandle::new(poll::PollFeed::start(poll::Mode::Short, last_id, on))
-        }
-    }
+    let adapter: Rc<dyn Adapter> = match kind {
+        TransportKind::Sse => Rc::new(sse::SseAdapter::default()),
+        TransportKind::Ws => Rc::new(ws::WsAdapter::default()),
+        TransportKind::LongPoll => Rc::new(poll::PollAdapter::new(poll::Mode::Long)),
+        TransportKind::ShortPoll => Rc::new(poll::PollAdapter::new(poll::Mode::Short)),
+    };
+    FeedHandle::new(Link::start(adapter, last_id, on))
 }
 
 /// Marks `<body data-hydrated="true">`: from now on, clicks reach the app.
@@ -55,7 +58,7 @@ pub fn now_ms() -> f64 {
 
 /// Asks the server to drop the connection it named `name` (the lab's "server drop").
 pub fn ask_server_to_drop(name: &str) {
-    let url = format!("/api/connections/{name}");
+    let url = format!("{CONNECTIONS_PATH}/{name}");
     leptos::task::spawn_local(async move {
         let request = gloo_net::http::Request::delete(&url).send().await;
         if let Err(err) = request {

@@ -1,163 +1,162 @@
-//! Polling in the browser: `fetch('/api/poll?after=…')` in a loop. Long-polling asks the
-//! server to hold the request until something happens (`wait=25`) and asks again at once;
-//! short-polling asks every second and takes what is there. Each request is a complete
-//! HTTP exchange — the cost the lab's request counter makes visible.
+//! Polling in the browser: `fetch('/api/poll?after=…')` again and again. Long-polling asks
+//! the server to hold the request until something happens (`wait=25`) and asks again at
+//! once; short-polling asks every second and takes what is there. Each request is a
+//! complete HTTP exchange — the cost the lab's request counter makes visible.
+//!
+//! To the [`Link`], every successful poll is an opened connection and every failed one a
+//! lost connection; a poll answered after it was closed (killed, or superseded) is ignored.
 
-use super::backoff::{sleep, Backoff};
-use super::now_ms;
-use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent};
-use crate::wire::{batch::decode_batch, EventId};
+use super::backoff::Timer;
+use super::link::{Adapter, Callback, Link};
+use crate::ui::feed::{FeedEvent, TransportKind};
+use crate::wire::batch::decode_batch;
+use crate::wire::http::{query, POLL_PATH};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 use web_sys::AbortController;
 
 /// How long a long-poll asks the server to wait (the server caps it at 30 s).
 const LONG_WAIT_SECS: u32 = 25;
 /// How often a short-poller asks.
-const SHORT_INTERVAL_MS: u32 = 1_000;
+const SHORT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Which kind of polling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// The server holds each request until there is news.
     Long,
+    /// A request every second, answered at once.
     Short,
 }
 
-pub struct PollFeed(Rc<Inner>);
-
-struct Inner {
+/// The polling adapter.
+pub struct PollAdapter {
     mode: Mode,
-    on: Rc<dyn Fn(FeedEvent)>,
-    last_id: Cell<Option<EventId>>,
-    stopped: Cell<bool>,
+    /// Counts requests; an answer to any but the newest is stale.
+    generation: Cell<u64>,
     /// Aborts the request in flight.
     abort: RefCell<Option<AbortController>>,
-    /// Set by `kill`: the loop treats the request in flight (or, between polls, the next
-    /// attempt) as lost, and goes through its reconnect path.
-    killed: Cell<bool>,
+    /// A short-poller's wait before its next request.
+    interval: Timer,
 }
 
-impl PollFeed {
-    pub fn start(mode: Mode, last_id: Option<EventId>, on: Rc<dyn Fn(FeedEvent)>) -> PollFeed {
-        let inner = Rc::new(Inner {
+impl PollAdapter {
+    /// An adapter that polls in `mode`.
+    pub fn new(mode: Mode) -> PollAdapter {
+        PollAdapter {
             mode,
-            on,
-            last_id: Cell::new(last_id),
-            stopped: Cell::new(false),
+            generation: Cell::new(0),
             abort: RefCell::new(None),
-            killed: Cell::new(false),
+            interval: Timer::default(),
+        }
+    }
+}
+
+impl Adapter for PollAdapter {
+    fn kind(&self) -> TransportKind {
+        match self.mode {
+            Mode::Long => TransportKind::LongPoll,
+            Mode::Short => TransportKind::ShortPoll,
+        }
+    }
+
+    fn open(self: Rc<Self>, link: &Link) {
+        let generation = self.generation.get() + 1;
+        self.generation.set(generation);
+        let callback = Callback::new(&self, link);
+        let url = self.url(link);
+        let controller = AbortController::new().ok();
+        let signal = controller.as_ref().map(AbortController::signal);
+        *self.abort.borrow_mut() = controller;
+        link.report(FeedEvent::Request);
+        leptos::task::spawn_local(async move {
+            let outcome = fetch(&url, signal.as_ref()).await;
+            callback.run(|this, link| {
+                if this.generation.get() == generation {
+                    this.answered(link, outcome);
+                }
+            });
         });
-        (inner.on)(FeedEvent::State(ConnectionState::Connecting));
-        leptos::task::spawn_local(run(Rc::downgrade(&inner)));
-        PollFeed(inner)
     }
-}
 
-impl FeedControl for PollFeed {
     fn close(&self) {
-        self.0.stopped.set(true);
-        if let Some(abort) = self.0.abort.borrow_mut().take() {
-            abort.abort();
-        }
-        (self.0.on)(FeedEvent::State(ConnectionState::Closed));
-    }
-
-    fn kill(&self) {
-        self.0.killed.set(true);
-        if let Some(abort) = self.0.abort.borrow_mut().take() {
+        // Whatever is in flight or scheduled now belongs to a connection that is gone.
+        self.generation.set(self.generation.get() + 1);
+        self.interval.cancel();
+        if let Some(abort) = self.abort.borrow_mut().take() {
             abort.abort();
         }
     }
 
-    /// A poller has no connection for the server to drop: the nearest thing is to lose
-    /// the request in flight, which `kill` does.
-    fn drop_by_server(&self) {
-        self.kill();
+    /// A poller has no connection for the server to drop: the nearest thing is to lose the
+    /// request in flight, as a kill does.
+    fn drop_by_server(&self, link: &Link) {
+        link.lost();
     }
 }
 
-async fn run(weak: std::rc::Weak<Inner>) {
-    let mut backoff = Backoff::default();
-    let mut lost = false;
-    loop {
-        let Some(this) = weak.upgrade() else { return };
-        if this.stopped.get() {
-            return;
-        }
-        let outcome = if this.killed.replace(false) {
-            Err("killed".to_owned())
-        } else {
-            this.poll_once().await
-        };
-        if this.stopped.get() {
-            return;
-        }
-        let outcome = if this.killed.replace(false) {
-            Err("killed".to_owned())
-        } else {
-            outcome
-        };
-        match outcome {
-            Ok(()) => {
-                backoff.reset();
-                (this.on)(FeedEvent::State(ConnectionState::Open));
-                if std::mem::take(&mut lost) {
-                    (this.on)(FeedEvent::Reconnected);
-                }
-                let mode = this.mode;
-                drop(this);
-                if mode == Mode::Short {
-                    sleep(SHORT_INTERVAL_MS).await;
-                }
-            }
-            Err(_) => {
-                lost = true;
-                (this.on)(FeedEvent::State(ConnectionState::Reconnecting));
-                drop(this);
-                sleep(backoff.next_delay()).await;
-            }
-        }
-    }
-}
-
-impl Inner {
-    async fn poll_once(&self) -> Result<(), String> {
-        let mut url = String::from("/api/poll");
+impl PollAdapter {
+    fn url(&self, link: &Link) -> String {
         let wait = match self.mode {
             Mode::Long => LONG_WAIT_SECS,
             Mode::Short => 0,
         };
-        match self.last_id.get() {
-            Some(id) => url.push_str(&format!("?after={id}&wait={wait}")),
-            None => url.push_str(&format!("?wait={wait}")),
+        match link.last_id() {
+            Some(id) => format!("{POLL_PATH}?{}={id}&{}={wait}", query::AFTER, query::WAIT),
+            None => format!("{POLL_PATH}?{}={wait}", query::WAIT),
         }
-        let controller = AbortController::new().map_err(|e| format!("{e:?}"))?;
-        let signal = controller.signal();
-        *self.abort.borrow_mut() = Some(controller);
-        (self.on)(FeedEvent::Request);
-        let response = gloo_net::http::Request::get(&url)
-            .abort_signal(Some(&signal))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !response.ok() {
-            return Err(format!("{url}: HTTP {}", response.status()));
-        }
-        let body = response.text().await.map_err(|e| e.to_string())?;
-        self.abort.borrow_mut().take();
-        (self.on)(FeedEvent::Bytes(body.len()));
-        let batch = decode_batch(&body).map_err(|e| e.to_string())?;
-        let received_at = now_ms();
-        for (envelope, raw) in batch.events {
-            let Ok(envelope) = envelope else { continue };
-            (self.on)(FeedEvent::Message {
-                envelope,
-                raw,
-                received_at,
-            });
-        }
-        if batch.next.is_some() {
-            self.last_id.set(batch.next);
-        }
-        Ok(())
     }
+
+    /// One poll came back: deliver its events and ask again, or report the loss.
+    fn answered(self: &Rc<Self>, link: &Link, outcome: Result<String, String>) {
+        self.abort.borrow_mut().take();
+        let body = match outcome {
+            Ok(body) => body,
+            Err(err) => {
+                leptos::logging::warn!("poll failed: {err}");
+                return link.lost();
+            }
+        };
+        link.report(FeedEvent::Bytes(body.len()));
+        let batch = match decode_batch(&body) {
+            Ok(batch) => batch,
+            Err(err) => {
+                leptos::logging::warn!("not a poll answer: {err}");
+                return link.lost();
+            }
+        };
+        link.heard();
+        link.opened();
+        for (envelope, raw) in batch.events {
+            if let Ok(envelope) = envelope {
+                link.received(envelope, raw);
+            }
+        }
+        if let Some(next) = batch.next {
+            link.advance_to(next);
+        }
+        match self.mode {
+            Mode::Long => self.clone().open(link),
+            Mode::Short => {
+                let callback = Callback::new(self, link);
+                self.interval.set(SHORT_INTERVAL, move || {
+                    callback.run(|this, link| this.clone().open(link));
+                });
+            }
+        }
+    }
+}
+
+/// One `GET`, its body as text; an HTTP error status is an error.
+async fn fetch(url: &str, signal: Option<&web_sys::AbortSignal>) -> Result<String, String> {
+    let response = gloo_net::http::Request::get(url)
+        .abort_signal(signal)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    response.text().await.map_err(|e| e.to_string())
 }

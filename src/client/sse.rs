@@ -1,16 +1,18 @@
 //! SSE in the browser: an `EventSource` on `/api/sse`.
 //!
-//! A brand-new `EventSource` sends no `Last-Event-ID`, so the first one (and any we create
-//! after the browser gives up) carries the last id as `?lastEventId=`. While the browser
-//! reconnects by itself it sends the header with the newest id it has seen, which the
-//! server prefers. If the stream fails three times in a row without delivering an event
-//! (e.g. a buffering proxy that never passes anything on), it falls back to long-polling:
-//! the modern form of the seed article's polyfill advice.
+//! A brand-new `EventSource` sends no `Last-Event-ID`, so each one we create carries the
+//! last id as `?lastEventId=`. While the browser reconnects by itself it sends the header
+//! with the newest id it has seen, which the server prefers. If the stream fails three
+//! times in a row without delivering an event (e.g. a buffering proxy that never passes
+//! anything on), the link falls back to long-polling: the modern form of the seed article's
+//! polyfill advice.
 
-use super::backoff::{Backoff, Timer};
-use super::{ask_server_to_drop, now_ms, poll};
-use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent, FeedHandle, TransportKind};
-use crate::wire::{self, sse::Frame, EventId, EventType};
+use super::backoff::Timer;
+use super::link::{Adapter, Callback, Link};
+use super::poll::{Mode, PollAdapter};
+use crate::ui::feed::{FeedEvent, TransportKind};
+use crate::wire::http::{query, SSE_PATH};
+use crate::wire::{self, sse::Frame, EventType};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -24,22 +26,14 @@ const FAILURES_BEFORE_FALLBACK: u32 = 3;
 /// `hello` and `snapshot` at once).
 const SILENCE_IS_FAILURE: Duration = Duration::from_secs(10);
 
-pub struct SseFeed(Rc<Inner>);
-
-struct Inner {
-    on: Rc<dyn Fn(FeedEvent)>,
-    last_id: Cell<Option<EventId>>,
-    name: RefCell<Option<String>>,
+/// The `EventSource` adapter.
+#[derive(Default)]
+pub struct SseAdapter {
     source: RefCell<Option<Connection>>,
-    backoff: RefCell<Backoff>,
     failures: Cell<u32>,
     /// An event arrived since the stream last opened.
     heard: Cell<bool>,
-    /// The connection was lost at least once since it last opened.
-    lost: Cell<bool>,
-    stopped: Cell<bool>,
-    timer: Timer,
-    fallback: RefCell<Option<FeedHandle>>,
+    silence: Timer,
 }
 
 /// An `EventSource` with its callbacks; dropping it closes the stream.
@@ -56,98 +50,44 @@ impl Drop for Connection {
     }
 }
 
-impl SseFeed {
-    pub fn start(last_id: Option<EventId>, on: Rc<dyn Fn(FeedEvent)>) -> SseFeed {
-        let inner = Rc::new(Inner {
-            on,
-            last_id: Cell::new(last_id),
-            name: RefCell::new(None),
-            source: RefCell::new(None),
-            backoff: RefCell::new(Backoff::default()),
-            failures: Cell::new(0),
-            heard: Cell::new(false),
-            lost: Cell::new(false),
-            stopped: Cell::new(false),
-            timer: Timer::default(),
-            fallback: RefCell::new(None),
-        });
-        (inner.on)(FeedEvent::State(ConnectionState::Connecting));
-        Inner::connect(&inner);
-        SseFeed(inner)
-    }
-}
-
-impl FeedControl for SseFeed {
-    fn close(&self) {
-        self.0.stopped.set(true);
-        self.0.timer.cancel();
-        self.0.source.borrow_mut().take();
-        self.0.fallback.borrow_mut().take();
-        (self.0.on)(FeedEvent::State(ConnectionState::Closed));
+impl Adapter for SseAdapter {
+    fn kind(&self) -> TransportKind {
+        TransportKind::Sse
     }
 
-    fn kill(&self) {
-        if let Some(fallback) = self.0.fallback.borrow().as_ref() {
-            return fallback.kill();
-        }
-        // Closing the EventSource ends it for good, so we reconnect as the browser would.
-        self.0.source.borrow_mut().take();
-        Inner::lost(&self.0, false);
-    }
-
-    fn drop_by_server(&self) {
-        if let Some(fallback) = self.0.fallback.borrow().as_ref() {
-            return fallback.drop_by_server();
-        }
-        if let Some(name) = self.0.name.borrow().as_deref() {
-            ask_server_to_drop(name);
-        }
-    }
-}
-
-impl Inner {
-    fn connect(this: &Rc<Inner>) {
-        if this.stopped.get() {
-            return;
-        }
-        let url = match this.last_id.get() {
-            Some(id) => format!("/api/sse?lastEventId={id}"),
-            None => "/api/sse".to_owned(),
+    fn open(self: Rc<Self>, link: &Link) {
+        let url = match link.last_id() {
+            Some(id) => format!("{SSE_PATH}?{}={id}", query::LAST_EVENT_ID),
+            None => SSE_PATH.to_owned(),
         };
-        (this.on)(FeedEvent::Request);
+        link.report(FeedEvent::Request);
         let source = match EventSource::new(&url) {
             Ok(source) => source,
             Err(err) => {
                 leptos::logging::warn!("cannot open {url}: {err:?}");
-                return Inner::lost(this, true);
+                return self.failed(link, true);
             }
         };
-        let weak = Rc::downgrade(this);
+        let callback = Callback::new(&self, link);
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            if let Some(this) = weak.upgrade() {
-                this.opened();
-            }
+            callback.run(|this, link| this.opened(link));
         });
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        let weak = Rc::downgrade(this);
+        let callback = Callback::new(&self, link);
         let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            if let Some(this) = weak.upgrade() {
-                Inner::errored(&this);
-            }
+            callback.run(|this, link| this.errored(link));
         });
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        let weak = Rc::downgrade(this);
+        let callback = Callback::new(&self, link);
         let on_event = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            if let Some(this) = weak.upgrade() {
-                this.received(&event);
-            }
+            callback.run(|this, link| this.received(link, &event));
         });
         for kind in EventType::ALL {
             // Fails only for an invalid listener; ours is a function.
             let _ = source
                 .add_event_listener_with_callback(kind.as_str(), on_event.as_ref().unchecked_ref());
         }
-        *this.source.borrow_mut() = Some(Connection {
+        *self.source.borrow_mut() = Some(Connection {
             source,
             _on_open: on_open,
             _on_error: on_error,
@@ -155,88 +95,65 @@ impl Inner {
         });
     }
 
-    fn opened(self: &Rc<Self>) {
+    fn close(&self) {
+        self.silence.cancel();
+        self.source.borrow_mut().take();
+    }
+}
+
+impl SseAdapter {
+    fn opened(self: &Rc<Self>, link: &Link) {
         self.heard.set(false);
-        (self.on)(FeedEvent::State(ConnectionState::Open));
-        if self.lost.replace(false) {
-            (self.on)(FeedEvent::Reconnected);
-        }
+        link.opened();
         // A stream that opens but says nothing is as broken as one that fails.
-        let weak = Rc::downgrade(self);
-        self.timer.set(SILENCE_IS_FAILURE, move || {
-            if let Some(this) = weak.upgrade() {
+        let callback = Callback::new(self, link);
+        self.silence.set(SILENCE_IS_FAILURE, move || {
+            callback.run(|this, link| {
                 if !this.heard.get() {
-                    this.source.borrow_mut().take();
-                    Inner::lost(&this, true);
+                    this.failed(link, true);
                 }
-            }
+            });
         });
     }
 
-    fn errored(this: &Rc<Inner>) {
-        let failed_attempt = !this.heard.get();
-        let gave_up = this
+    fn errored(&self, link: &Link) {
+        let failed_attempt = !self.heard.get();
+        let gave_up = self
             .source
             .borrow()
             .as_ref()
             .is_none_or(|c| c.source.ready_state() == EventSource::CLOSED);
         if gave_up {
-            this.source.borrow_mut().take();
-            return Inner::lost(this, failed_attempt);
+            return self.failed(link, failed_attempt);
         }
         // The browser retries by itself, after the server's `retry:`.
-        this.lost.set(true);
-        this.heard.set(false);
+        self.heard.set(false);
         if failed_attempt {
-            this.failures.set(this.failures.get() + 1);
+            self.failures.set(self.failures.get() + 1);
         }
-        (this.on)(FeedEvent::Request);
-        (this.on)(FeedEvent::State(ConnectionState::Reconnecting));
-        if this.failures.get() >= FAILURES_BEFORE_FALLBACK {
-            this.source.borrow_mut().take();
-            Inner::fall_back(this);
+        link.retrying();
+        if self.failures.get() >= FAILURES_BEFORE_FALLBACK {
+            fall_back(link);
         }
     }
 
-    /// The stream is gone and the browser will not retry: we do, after a backoff.
-    fn lost(this: &Rc<Inner>, failed_attempt: bool) {
-        if this.stopped.get() {
-            return;
-        }
-        this.lost.set(true);
+    /// The stream is gone and the browser will not retry: the link does, after a backoff,
+    /// or falls back after too many failed attempts.
+    fn failed(&self, link: &Link, failed_attempt: bool) {
         if failed_attempt {
-            this.failures.set(this.failures.get() + 1);
+            self.failures.set(self.failures.get() + 1);
         }
-        if this.failures.get() >= FAILURES_BEFORE_FALLBACK {
-            return Inner::fall_back(this);
+        if self.failures.get() >= FAILURES_BEFORE_FALLBACK {
+            fall_back(link);
+        } else {
+            link.lost();
         }
-        (this.on)(FeedEvent::State(ConnectionState::Reconnecting));
-        let delay = this.backoff.borrow_mut().next_delay();
-        let weak = Rc::downgrade(this);
-        this.timer
-            .set(Duration::from_millis(u64::from(delay)), move || {
-                if let Some(this) = weak.upgrade() {
-                    Inner::connect(&this);
-                }
-            });
     }
 
-    fn fall_back(this: &Rc<Inner>) {
-        this.timer.cancel();
-        (this.on)(FeedEvent::FellBack(TransportKind::LongPoll));
-        let handle = FeedHandle::new(poll::PollFeed::start(
-            poll::Mode::Long,
-            this.last_id.get(),
-            this.on.clone(),
-        ));
-        *this.fallback.borrow_mut() = Some(handle);
-    }
-
-    fn received(&self, event: &MessageEvent) {
+    fn received(&self, link: &Link, event: &MessageEvent) {
         let Some(data) = event.data().as_string() else {
             return;
         };
-        let kind = event.type_();
         let envelope = match wire::decode(&data) {
             Ok(envelope) => envelope,
             // A newer server may send types this page does not know yet.
@@ -244,29 +161,21 @@ impl Inner {
             Err(err) => return leptos::logging::warn!("ignoring an event: {err}"),
         };
         // EventSource hands over fields, not bytes: rebuild the frame the server wrote.
+        let Some(kind) = EventType::from_name(&event.type_()) else {
+            return;
+        };
         let mut frame = Frame::new();
         if let Some(id) = envelope.id {
             frame = frame.id(id);
         }
-        let raw = match EventType::from_name(&kind) {
-            Some(kind) => frame.event(kind).data(&data).finish(),
-            None => return,
-        };
+        let raw = frame.event(kind).data(&data).finish();
         self.heard.set(true);
         self.failures.set(0);
-        self.backoff.borrow_mut().reset();
-        if let Some(id) = envelope.id {
-            self.last_id.set(Some(id));
-        }
-        if let wire::Payload::Hello(hello) = &envelope.payload {
-            *self.name.borrow_mut() = Some(hello.connection.clone());
-            (self.on)(FeedEvent::Named(hello.connection.clone()));
-        }
-        (self.on)(FeedEvent::Bytes(raw.len()));
-        (self.on)(FeedEvent::Message {
-            envelope,
-            raw,
-            received_at: now_ms(),
-        });
+        link.report(FeedEvent::Bytes(raw.len()));
+        link.received(envelope, raw);
     }
+}
+
+fn fall_back(link: &Link) {
+    link.fall_back(Rc::new(PollAdapter::new(Mode::Long)));
 }

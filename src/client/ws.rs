@@ -1,31 +1,25 @@
 //! WebSocket in the browser: one socket on `/api/ws`, reopened after a loss with
 //! `?lastEventId=` so the server replays what was missed. Unlike `EventSource`, a WebSocket
-//! never reconnects by itself: this adapter does, with backoff and jitter.
+//! never reconnects by itself: the [`Link`] does, with backoff and jitter.
 
-use super::backoff::{Backoff, Timer};
-use super::{ask_server_to_drop, now_ms, websocket_origin};
-use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent};
-use crate::wire::{self, control::ServerMessage, EventId};
-use std::cell::{Cell, RefCell};
+use super::link::{Adapter, Callback, Link};
+use super::websocket_origin;
+use crate::ui::feed::{FeedEvent, TransportKind};
+use crate::wire::http::{query, WS_PATH};
+use crate::wire::{self, control::ServerMessage};
+use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
-pub struct WsFeed(Rc<Inner>);
-
-struct Inner {
-    on: Rc<dyn Fn(FeedEvent)>,
-    last_id: Cell<Option<EventId>>,
-    name: RefCell<Option<String>>,
+/// The `WebSocket` adapter.
+#[derive(Default)]
+pub struct WsAdapter {
     socket: RefCell<Option<Connection>>,
-    backoff: RefCell<Backoff>,
-    lost: Cell<bool>,
-    stopped: Cell<bool>,
-    timer: Timer,
 }
 
+/// A socket with its callbacks; dropping it closes the socket.
 struct Connection {
     socket: WebSocket,
     _on_open: Closure<dyn FnMut(Event)>,
@@ -43,91 +37,48 @@ impl Drop for Connection {
     }
 }
 
-impl WsFeed {
-    pub fn start(last_id: Option<EventId>, on: Rc<dyn Fn(FeedEvent)>) -> WsFeed {
-        let inner = Rc::new(Inner {
-            on,
-            last_id: Cell::new(last_id),
-            name: RefCell::new(None),
-            socket: RefCell::new(None),
-            backoff: RefCell::new(Backoff::default()),
-            lost: Cell::new(false),
-            stopped: Cell::new(false),
-            timer: Timer::default(),
-        });
-        (inner.on)(FeedEvent::State(ConnectionState::Connecting));
-        Inner::connect(&inner);
-        WsFeed(inner)
-    }
-}
-
-impl FeedControl for WsFeed {
-    fn close(&self) {
-        self.0.stopped.set(true);
-        self.0.timer.cancel();
-        self.0.socket.borrow_mut().take();
-        (self.0.on)(FeedEvent::State(ConnectionState::Closed));
+impl Adapter for WsAdapter {
+    fn kind(&self) -> TransportKind {
+        TransportKind::Ws
     }
 
-    fn kill(&self) {
-        self.0.socket.borrow_mut().take();
-        Inner::lost(&self.0);
-    }
-
-    fn drop_by_server(&self) {
-        if let Some(name) = self.0.name.borrow().as_deref() {
-            ask_server_to_drop(name);
-        }
-    }
-}
-
-impl Inner {
-    fn connect(this: &Rc<Inner>) {
-        if this.stopped.get() {
-            return;
-        }
+    fn open(self: Rc<Self>, link: &Link) {
         let Some(origin) = websocket_origin() else {
             return;
         };
-        let url = match this.last_id.get() {
-            Some(id) => format!("{origin}/api/ws?lastEventId={id}"),
-            None => format!("{origin}/api/ws"),
+        let url = match link.last_id() {
+            Some(id) => format!("{origin}{WS_PATH}?{}={id}", query::LAST_EVENT_ID),
+            None => format!("{origin}{WS_PATH}"),
         };
-        (this.on)(FeedEvent::Request); // the upgrade handshake
+        link.report(FeedEvent::Request); // the upgrade handshake
         let socket = match WebSocket::new(&url) {
             Ok(socket) => socket,
             Err(err) => {
                 leptos::logging::warn!("cannot open {url}: {err:?}");
-                return Inner::lost(this);
+                return link.lost();
             }
         };
-        let weak = Rc::downgrade(this);
+        let callback = Callback::new(&self, link);
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            if let Some(this) = weak.upgrade() {
-                this.backoff.borrow_mut().reset();
-                (this.on)(FeedEvent::State(ConnectionState::Open));
-                if this.lost.replace(false) {
-                    (this.on)(FeedEvent::Reconnected);
-                }
-            }
+            callback.run(|_, link| {
+                link.heard();
+                link.opened();
+            });
         });
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        let weak = Rc::downgrade(this);
+        let callback = Callback::new(&self, link);
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
-            if let Some(this) = weak.upgrade() {
-                this.socket.borrow_mut().take();
-                Inner::lost(&this);
-            }
+            callback.run(|_, link| link.lost());
         });
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        let weak = Rc::downgrade(this);
+        let callback = Callback::new(&self, link);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            if let (Some(this), Some(text)) = (weak.upgrade(), event.data().as_string()) {
-                this.received(text);
+            if let Some(text) = event.data().as_string() {
+                callback.run(|_, link| received(link, text));
             }
         });
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        *this.socket.borrow_mut() = Some(Connection {
+        *self.socket.borrow_mut() = Some(Connection {
             socket,
             _on_open: on_open,
             _on_close: on_close,
@@ -135,43 +86,19 @@ impl Inner {
         });
     }
 
-    fn lost(this: &Rc<Inner>) {
-        if this.stopped.get() {
-            return;
-        }
-        this.lost.set(true);
-        (this.on)(FeedEvent::State(ConnectionState::Reconnecting));
-        let delay = this.backoff.borrow_mut().next_delay();
-        let weak = Rc::downgrade(this);
-        this.timer
-            .set(Duration::from_millis(u64::from(delay)), move || {
-                if let Some(this) = weak.upgrade() {
-                    Inner::connect(&this);
-                }
-            });
+    fn close(&self) {
+        self.socket.borrow_mut().take();
     }
+}
 
-    fn received(&self, text: String) {
-        (self.on)(FeedEvent::Bytes(text.len()));
-        match wire::decode(&text) {
-            Ok(envelope) => {
-                if let Some(id) = envelope.id {
-                    self.last_id.set(Some(id));
-                }
-                if let wire::Payload::Hello(hello) = &envelope.payload {
-                    *self.name.borrow_mut() = Some(hello.connection.clone());
-                    (self.on)(FeedEvent::Named(hello.connection.clone()));
-                }
-                (self.on)(FeedEvent::Message {
-                    envelope,
-                    raw: text,
-                    received_at: now_ms(),
-                });
-            }
-            Err(_) if ServerMessage::decode(&text).is_some() => {
-                (self.on)(FeedEvent::Control { raw: text });
-            }
-            Err(err) => leptos::logging::warn!("ignoring a message: {err}"),
+/// One text message: an event envelope, or a control reply (`pong`, `subscribed`, `error`).
+fn received(link: &Link, text: String) {
+    link.report(FeedEvent::Bytes(text.len()));
+    match wire::decode(&text) {
+        Ok(envelope) => link.received(envelope, text),
+        Err(_) if ServerMessage::decode(&text).is_some() => {
+            link.report(FeedEvent::Control { raw: text });
         }
+        Err(err) => leptos::logging::warn!("ignoring a message: {err}"),
     }
 }

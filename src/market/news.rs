@@ -195,13 +195,22 @@ pub enum NewsError {
     /// The headline is empty or only whitespace.
     EmptyHeadline,
     /// The headline is longer than [`MAX_HEADLINE_CHARS`].
-    HeadlineTooLong { chars: usize },
+    HeadlineTooLong {
+        /// Its length in characters.
+        chars: usize,
+    },
     /// The headline contains a line break or another control character.
     HeadlineNotOneLine,
     /// The summary is longer than [`MAX_SUMMARY_CHARS`].
-    SummaryTooLong { chars: usize },
+    SummaryTooLong {
+        /// Its length in characters.
+        chars: usize,
+    },
     /// More than [`MAX_DRAFT_SYMBOLS`] symbols.
-    TooManySymbols { count: usize },
+    TooManySymbols {
+        /// How many were given.
+        count: usize,
+    },
     /// A symbol that is not in the universe.
     UnknownSymbol(String),
 }

@@ -256,7 +256,7 @@ mod tests {
             "News-Storm".parse::<ScenarioKind>(),
             Ok(ScenarioKind::NewsStorm)
         );
-        let err = "meltdown".parse::<ScenarioKind>().unwrap_err();
+        let err = "meltdown".parse::<ScenarioKind>().expect_err("refused");
         assert!(err.to_string().contains("meltdown"));
     }
 

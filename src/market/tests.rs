@@ -683,7 +683,7 @@ fn bad_drafts_are_refused_without_side_effects() {
     );
     let err = m
         .inject_news(draft("x", &["NOVA", "ZZZZ"], None))
-        .unwrap_err();
+        .expect_err("refused");
     assert_eq!(err, NewsError::UnknownSymbol("ZZZZ".into()));
     assert_eq!(err.to_string(), "unknown symbol \"ZZZZ\"");
     assert_eq!(m.news_count(), 0);
@@ -917,7 +917,7 @@ fn config_defaults_are_valid_and_bad_values_are_named() {
         step_secs: -1.0,
         ..MarketConfig::default()
     };
-    assert!(bad.validate().unwrap_err().contains("step_secs"));
+    assert!(bad.validate().expect_err("refused").contains("step_secs"));
     // The market still runs, on the default for that value.
     let mut m = Market::new(1, bad);
     assert_eq!(m.config().step_secs, 0.25);
@@ -1115,11 +1115,11 @@ fn bad_universe_files_name_the_line_and_field() {
 
 #[test]
 fn empty_or_foreign_universe_files_are_refused() {
-    let empty = Universe::from_toml_str("# nothing here\n").unwrap_err();
+    let empty = Universe::from_toml_str("# nothing here\n").expect_err("refused");
     assert_eq!(empty.field, "symbol");
     assert!(empty.to_string().contains("no symbols"), "{empty}");
-    let junk = Universe::from_toml_str("this is not toml").unwrap_err();
+    let junk = Universe::from_toml_str("this is not toml").expect_err("refused");
     assert_eq!(junk.line, Some(1));
-    let stray = Universe::from_toml_str("colour = \"blue\"\n").unwrap_err();
+    let stray = Universe::from_toml_str("colour = \"blue\"\n").expect_err("refused");
     assert_eq!((stray.line, stray.field.as_str()), (Some(1), "colour"));
 }

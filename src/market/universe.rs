@@ -116,124 +116,24 @@ impl Universe {
     pub fn from_toml_str(text: &str) -> Result<Universe, UniverseError> {
         let file: UniverseFile =
             toml::from_str(text).map_err(|e| UniverseError::from_toml(text, &e))?;
-        let at = |span: Range<usize>| line_of(text, span.start);
-
-        if file.symbol.is_empty() {
-            return Err(UniverseError::new(
-                None,
-                "symbol",
-                "the universe has no symbols: add at least one [[symbol]] table",
-            ));
-        }
-        if file.symbol.len() > MAX_SYMBOLS {
-            return Err(UniverseError::new(
-                None,
-                "symbol",
-                format!(
-                    "{} symbols is too many (at most {MAX_SYMBOLS})",
-                    file.symbol.len()
-                ),
-            ));
-        }
-
-        // Declared sectors: non-empty and unique.
-        let mut sectors: Vec<String> = Vec::new();
-        let declared = file.sectors.is_some();
-        if let Some(list) = &file.sectors {
-            for s in list.get_ref() {
-                let name = s.get_ref().trim();
-                let line = Some(at(s.span()));
-                check_label(name, line, "sectors")?;
-                if sectors.iter().any(|x| x == name) {
-                    return Err(UniverseError::new(
-                        line,
-                        "sectors",
-                        format!("sector \"{name}\" is listed twice"),
-                    ));
-                }
-                sectors.push(name.to_string());
-            }
-        }
-
-        let mut symbols: Vec<SymbolSpec> = Vec::with_capacity(file.symbol.len());
-        let mut first_line: Vec<usize> = Vec::with_capacity(file.symbol.len());
+        check_symbol_count(file.symbol.len())?;
+        let mut reader = FileReader {
+            text,
+            declared: file.sectors.is_some(),
+            sectors: declared_sectors(text, file.sectors.as_ref())?,
+            symbols: Vec::with_capacity(file.symbol.len()),
+            first_lines: Vec::with_capacity(file.symbol.len()),
+        };
         for entry in &file.symbol {
-            let sym_line = at(entry.symbol.span());
-            let symbol = entry.symbol.get_ref().as_str();
-            check_symbol(symbol).map_err(|m| UniverseError::new(Some(sym_line), "symbol", m))?;
-            if let Some(i) = symbols.iter().position(|s| s.symbol == symbol) {
-                return Err(UniverseError::new(
-                    Some(sym_line),
-                    "symbol",
-                    format!(
-                        "duplicate symbol \"{symbol}\" (first defined on line {})",
-                        first_line[i]
-                    ),
-                ));
-            }
-
-            let name = entry.name.get_ref().trim();
-            check_label(name, Some(at(entry.name.span())), "name")?;
-
-            let sector_line = Some(at(entry.sector.span()));
-            let sector = entry.sector.get_ref().trim();
-            check_label(sector, sector_line, "sector")?;
-            if !sectors.iter().any(|s| s == sector) {
-                if declared {
-                    return Err(UniverseError::new(
-                        sector_line,
-                        "sector",
-                        format!(
-                            "unknown sector \"{sector}\" (the file's `sectors` list has: {})",
-                            sectors.join(", ")
-                        ),
-                    ));
-                }
-                sectors.push(sector.to_string());
-            }
-
-            let price_line = Some(at(entry.start_price.span()));
-            let dollars = entry.start_price.get_ref().0;
-            // Round to cents in f64 first so that 0.004 is rejected rather than silently 0.
-            let cents = libm::round(dollars * 100.0);
-            if !dollars.is_finite() || cents < 1.0 {
-                return Err(UniverseError::new(
-                    price_line,
-                    "start_price",
-                    format!("start price must be at least 0.01 (dollars), got {dollars}"),
-                ));
-            }
-            if cents > 1.0e11 {
-                return Err(UniverseError::new(
-                    price_line,
-                    "start_price",
-                    format!("start price {dollars} is unreasonably large"),
-                ));
-            }
-
-            let drift = *entry.drift.get_ref();
-            check_range(drift, DRIFT_RANGE, Some(at(entry.drift.span())), "drift")?;
-            let volatility = *entry.volatility.get_ref();
-            check_range(
-                volatility,
-                VOLATILITY_RANGE,
-                Some(at(entry.volatility.span())),
-                "volatility",
-            )?;
-
-            first_line.push(sym_line);
-            symbols.push(SymbolSpec {
-                symbol: symbol.to_string(),
-                name: name.to_string(),
-                sector: sector.to_string(),
-                start_price: cents as Cents,
-                drift,
-                volatility,
-            });
+            reader.add(entry)?;
         }
-
         // A declared sector without symbols would be an empty row in the UI; drop it
         // rather than fail, the file is still meaningful.
+        let FileReader {
+            mut sectors,
+            symbols,
+            ..
+        } = reader;
         sectors.retain(|s| symbols.iter().any(|x| &x.sector == s));
         let universe = Universe { symbols, sectors };
         debug_assert!(universe.validate().is_ok());
@@ -388,6 +288,159 @@ impl<'de> Deserialize<'de> for Dollars {
                 "expected a number of dollars, such as 42.50",
             )),
         }
+    }
+}
+
+// ---- reading a file, symbol by symbol ---------------------------------------------
+
+/// The 1-based line of a byte offset.
+fn line_at(text: &str, span: Range<usize>) -> usize {
+    line_of(text, span.start)
+}
+
+fn check_symbol_count(count: usize) -> Result<(), UniverseError> {
+    if count == 0 {
+        return Err(UniverseError::new(
+            None,
+            "symbol",
+            "the universe has no symbols: add at least one [[symbol]] table",
+        ));
+    }
+    if count > MAX_SYMBOLS {
+        return Err(UniverseError::new(
+            None,
+            "symbol",
+            format!("{count} symbols is too many (at most {MAX_SYMBOLS})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The `sectors` list, if the file has one: non-empty and unique names.
+fn declared_sectors(
+    text: &str,
+    list: Option<&Spanned<Vec<Spanned<String>>>>,
+) -> Result<Vec<String>, UniverseError> {
+    let mut sectors: Vec<String> = Vec::new();
+    for s in list.map(Spanned::get_ref).into_iter().flatten() {
+        let name = s.get_ref().trim();
+        let line = Some(line_at(text, s.span()));
+        check_label(name, line, "sectors")?;
+        if sectors.iter().any(|x| x == name) {
+            return Err(UniverseError::new(
+                line,
+                "sectors",
+                format!("sector \"{name}\" is listed twice"),
+            ));
+        }
+        sectors.push(name.to_string());
+    }
+    Ok(sectors)
+}
+
+/// What has been read of a file so far.
+struct FileReader<'a> {
+    text: &'a str,
+    /// Whether the file lists its sectors (then a symbol may not name another).
+    declared: bool,
+    sectors: Vec<String>,
+    symbols: Vec<SymbolSpec>,
+    /// The line each symbol was defined on, for duplicate errors.
+    first_lines: Vec<usize>,
+}
+
+impl FileReader<'_> {
+    fn at(&self, span: Range<usize>) -> usize {
+        line_at(self.text, span)
+    }
+
+    /// Checks one `[[symbol]]` table field by field and adds it.
+    fn add(&mut self, entry: &SymbolEntry) -> Result<(), UniverseError> {
+        let sym_line = self.at(entry.symbol.span());
+        let symbol = entry.symbol.get_ref().as_str();
+        check_symbol(symbol).map_err(|m| UniverseError::new(Some(sym_line), "symbol", m))?;
+        if let Some(i) = self.symbols.iter().position(|s| s.symbol == symbol) {
+            return Err(UniverseError::new(
+                Some(sym_line),
+                "symbol",
+                format!(
+                    "duplicate symbol \"{symbol}\" (first defined on line {})",
+                    self.first_lines[i]
+                ),
+            ));
+        }
+        let name = entry.name.get_ref().trim();
+        check_label(name, Some(self.at(entry.name.span())), "name")?;
+        let sector = self.sector(entry)?;
+        let start_price = self.start_price(entry)?;
+        let drift = *entry.drift.get_ref();
+        check_range(
+            drift,
+            DRIFT_RANGE,
+            Some(self.at(entry.drift.span())),
+            "drift",
+        )?;
+        let volatility = *entry.volatility.get_ref();
+        check_range(
+            volatility,
+            VOLATILITY_RANGE,
+            Some(self.at(entry.volatility.span())),
+            "volatility",
+        )?;
+        self.first_lines.push(sym_line);
+        self.symbols.push(SymbolSpec {
+            symbol: symbol.to_string(),
+            name: name.to_string(),
+            sector,
+            start_price,
+            drift,
+            volatility,
+        });
+        Ok(())
+    }
+
+    /// The symbol's sector: one of the declared ones, or (without a list) a new one.
+    fn sector(&mut self, entry: &SymbolEntry) -> Result<String, UniverseError> {
+        let line = Some(self.at(entry.sector.span()));
+        let sector = entry.sector.get_ref().trim();
+        check_label(sector, line, "sector")?;
+        if !self.sectors.iter().any(|s| s == sector) {
+            if self.declared {
+                return Err(UniverseError::new(
+                    line,
+                    "sector",
+                    format!(
+                        "unknown sector \"{sector}\" (the file's `sectors` list has: {})",
+                        self.sectors.join(", ")
+                    ),
+                ));
+            }
+            self.sectors.push(sector.to_string());
+        }
+        Ok(sector.to_string())
+    }
+
+    /// The start price, from dollars to whole cents.
+    fn start_price(&self, entry: &SymbolEntry) -> Result<Cents, UniverseError> {
+        let line = Some(self.at(entry.start_price.span()));
+        let dollars = entry.start_price.get_ref().0;
+        // Round to cents in f64 first so that 0.004 is rejected rather than silently 0.
+        let cents = libm::round(dollars * 100.0);
+        if !dollars.is_finite() || cents < 1.0 {
+            return Err(UniverseError::new(
+                line,
+                "start_price",
+                format!("start price must be at least 0.01 (dollars), got {dollars}"),
+            ));
+        }
+        if cents > 1.0e11 {
+            return Err(UniverseError::new(
+                line,
+                "start_price",
+                format!("start price {dollars} is unreasonably large"),
+            ));
+        }
+        Ok(cents as Cents)
     }
 }
 

@@ -2,15 +2,23 @@
 //!
 //! Every request needs `Authorization: Bearer <token>` matching `--admin-token` (compared in
 //! constant time). Without a configured token the API is disabled (403), never open. Bodies
-//! are small JSON objects, validated field by field; anything wrong gets a 4xx JSON error
-//! naming the problem, and nothing changes. Every change goes through the driver, so it is
-//! published in order on every transport, exactly as the market's own events are.
+//! are the small JSON objects of [`wire::admin`], validated field by field; anything wrong
+//! gets a 4xx JSON error naming the problem, and nothing changes. Every change goes through
+//! the driver, so it is published in order on every transport, exactly as the market's own
+//! events are.
 
-use super::config::Role;
-use super::driver::{MarketAction, MAX_STEPS_PER_COMMAND};
+use super::config::{AdminToken, ClockMode, Role};
+use super::driver::MAX_STEPS_PER_COMMAND;
 use super::error::ApiError;
-use super::AppState;
-use crate::market::{NewsDraft, NewsError, ScenarioKind, Sentiment};
+use super::state::AppState;
+use super::translate;
+use crate::market::{NewsDraft, NewsError};
+use crate::wire::admin::{
+    self, field, DisconnectRequest, Disconnected, MarketChanged, MarketRequest, NewsPublished,
+    NewsRequest, SpeedRequest, SpeedSet, StepRequest, Stepped,
+};
+use crate::wire::error::param;
+use crate::wire::ErrorCode;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -19,40 +27,37 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::json;
 use subtle::ConstantTimeEq;
 
 /// The largest admin request body.
 const MAX_BODY: usize = 16 * 1024;
-/// The most steps one request may ask for.
-const MAX_STEPS: u64 = 10_000;
-/// The accepted speed factors.
-const SPEED: std::ops::RangeInclusive<f64> = 0.01..=1_000.0;
 
-const _: () = assert!(MAX_STEPS <= MAX_STEPS_PER_COMMAND);
+const _: () = assert!(StepRequest::MAX <= MAX_STEPS_PER_COMMAND);
 
 /// The admin routes, behind the token check.
-pub fn routes(state: AppState) -> Router<AppState> {
+pub fn routes(token: Option<AdminToken>) -> Router<AppState> {
     Router::new()
-        .route("/api/admin/news", post(news))
-        .route("/api/admin/market", post(market))
-        .route("/api/admin/speed", post(speed))
-        .route("/api/admin/step", post(step))
-        .route("/api/admin/disconnect", post(disconnect))
-        .route_layer(middleware::from_fn_with_state(state, require_token))
+        .route(admin::NEWS_PATH, post(news))
+        .route(admin::MARKET_PATH, post(market))
+        .route(admin::SPEED_PATH, post(speed))
+        .route(admin::STEP_PATH, post(step))
+        .route(admin::DISCONNECT_PATH, post(disconnect))
+        .route_layer(middleware::from_fn_with_state(token, require_token))
 }
 
-async fn require_token(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(expected) = &app.config.admin_token else {
-        return ApiError {
-            status: StatusCode::FORBIDDEN,
-            code: "admin_disabled",
-            message: "the admin API is disabled: start the server with --admin-token \
-                      (or TICKSTREAM_ADMIN_TOKEN)"
-                .into(),
-            param: None,
-        }
+/// Lets a request through only with the configured token.
+async fn require_token(
+    State(expected): State<Option<AdminToken>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = expected else {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::AdminDisabled,
+            "the admin API is disabled: start the server with --admin-token \
+             (or TICKSTREAM_ADMIN_TOKEN)",
+        )
         .into_response();
     };
     let given = request
@@ -65,12 +70,12 @@ async fn require_token(State(app): State<AppState>, request: Request, next: Next
             next.run(request).await
         }
         _ => {
-            let mut response = ApiError {
-                status: StatusCode::UNAUTHORIZED,
-                code: "unauthorized",
-                message: "send the admin token as `Authorization: Bearer <token>`".into(),
-                param: Some("authorization"),
-            }
+            let mut response = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                "send the admin token as `Authorization: Bearer <token>`",
+            )
+            .at(param::AUTHORIZATION)
             .into_response();
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -83,73 +88,52 @@ async fn require_token(State(app): State<AppState>, request: Request, next: Next
 
 /// Reads a small JSON body into `T`, or says what is wrong with it.
 async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "too_large",
-            message: format!("the request body is larger than {MAX_BODY} bytes"),
-            param: Some("body"),
-        })?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TooLarge,
+            format!("the request body is larger than {MAX_BODY} bytes"),
+        )
+        .at(param::BODY)
+    })?;
     let text = if bytes.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..] // an empty body is an empty object
     } else {
         &bytes[..]
     };
     serde_json::from_slice(text).map_err(|err| {
-        ApiError::bad_param("body", format!("the body is not the expected JSON: {err}"))
+        ApiError::bad_param(
+            param::BODY,
+            format!("the body is not the expected JSON: {err}"),
+        )
     })
 }
 
 /// Why no market answered: a web instance has none, anything else is stopping.
 fn no_market(app: &AppState) -> ApiError {
     if app.config.role == Role::Web {
-        return ApiError {
-            status: StatusCode::CONFLICT,
-            code: "not_the_market",
-            message: "this instance serves a market another instance runs (--role web): \
-                      send market commands to the market instance"
-                .into(),
-            param: None,
-        };
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::NotTheMarket,
+            "this instance serves a market another instance runs (--role web): \
+             send market commands to the market instance",
+        );
     }
-    ApiError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        code: "shutting_down",
-        message: "the market is shutting down".into(),
-        param: None,
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewsBody {
-    headline: String,
-    summary: Option<String>,
-    #[serde(default)]
-    symbols: Vec<String>,
-    sentiment: Option<String>,
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ShuttingDown,
+        "the market is shutting down",
+    )
 }
 
 /// `POST /api/admin/news` `{"headline", "summary"?, "symbols"?, "sentiment"?}`
 async fn news(State(app): State<AppState>, body: Body) -> Result<Response, ApiError> {
-    let body: NewsBody = read_json(body).await?;
-    let sentiment = match body.sentiment.as_deref() {
-        None => None,
-        Some("positive") => Some(Sentiment::Positive),
-        Some("negative") => Some(Sentiment::Negative),
-        Some("neutral") => Some(Sentiment::Neutral),
-        Some(other) => {
-            return Err(ApiError::bad_param(
-                "sentiment",
-                format!("sentiment {other:?} is not one of positive, negative, neutral"),
-            ))
-        }
-    };
+    let request: NewsRequest = read_json(body).await?;
+    let sentiment = request.sentiment()?.map(translate::market_sentiment);
     let draft = NewsDraft {
-        headline: body.headline,
-        summary: body.summary,
-        symbols: body.symbols,
+        headline: request.headline,
+        summary: request.summary,
+        symbols: request.symbols,
         sentiment,
     };
     let id = app
@@ -158,123 +142,67 @@ async fn news(State(app): State<AppState>, body: Body) -> Result<Response, ApiEr
         .await
         .map_err(|_| no_market(&app))?
         .map_err(|err| {
-            let param = match err {
-                NewsError::SummaryTooLong { .. } => "summary",
-                NewsError::TooManySymbols { .. } | NewsError::UnknownSymbol(_) => "symbols",
-                _ => "headline",
+            let at = match err {
+                NewsError::SummaryTooLong { .. } => field::SUMMARY,
+                NewsError::TooManySymbols { .. } | NewsError::UnknownSymbol(_) => field::SYMBOLS,
+                _ => field::HEADLINE,
             };
-            ApiError::bad_param(param, err.to_string())
+            ApiError::bad_param(at, err.to_string())
         })?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MarketBody {
-    action: String,
-    name: Option<String>,
+    Ok((StatusCode::CREATED, Json(NewsPublished { id })).into_response())
 }
 
 /// `POST /api/admin/market` `{"action": "halt" | "resume" | "close" | "open" | "scenario",
 /// "name"?: "crash" | "rally" | "news_storm"}`
-async fn market(State(app): State<AppState>, body: Body) -> Result<Response, ApiError> {
-    let body: MarketBody = read_json(body).await?;
-    let action = match body.action.as_str() {
-        "halt" => MarketAction::Halt,
-        "resume" => MarketAction::Resume,
-        "close" => MarketAction::Close,
-        "open" => MarketAction::Open,
-        "scenario" => {
-            let name = body.name.as_deref().ok_or_else(|| {
-                ApiError::bad_param(
-                    "name",
-                    "a scenario needs a name: crash, rally or news_storm",
-                )
-            })?;
-            let kind: ScenarioKind = name.parse().map_err(|_| {
-                ApiError::bad_param(
-                    "name",
-                    format!("unknown scenario {name:?}; choose crash, rally or news_storm"),
-                )
-            })?;
-            MarketAction::Scenario(kind)
-        }
-        other => {
-            return Err(ApiError::bad_param(
-                "action",
-                format!("unknown action {other:?}; choose halt, resume, close, open or scenario"),
-            ))
-        }
-    };
-    let status = app
+async fn market(State(app): State<AppState>, body: Body) -> Result<Json<MarketChanged>, ApiError> {
+    let request: MarketRequest = read_json(body).await?;
+    let action = request.action()?;
+    let market = app
         .driver
         .market(action)
         .await
         .map_err(|_| no_market(&app))?
-        .map_err(|refused| ApiError {
-            status: StatusCode::CONFLICT,
-            code: "conflict",
-            message: refused.to_string(),
-            param: Some("action"),
+        .map_err(|refused| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                refused.to_string(),
+            )
+            .at(field::ACTION)
         })?;
-    Ok(Json(json!({ "market": status })).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SpeedBody {
-    factor: f64,
+    Ok(Json(MarketChanged { market }))
 }
 
 /// `POST /api/admin/speed` `{"factor": 0.01..=1000}`
-async fn speed(State(app): State<AppState>, body: Body) -> Result<Response, ApiError> {
-    let body: SpeedBody = read_json(body).await?;
-    if !body.factor.is_finite() || !SPEED.contains(&body.factor) {
-        return Err(ApiError::bad_param(
-            "factor",
-            format!(
-                "factor must be between {} and {}",
-                SPEED.start(),
-                SPEED.end()
-            ),
-        ));
-    }
+async fn speed(State(app): State<AppState>, body: Body) -> Result<Json<SpeedSet>, ApiError> {
+    let request: SpeedRequest = read_json(body).await?;
     let factor = app
         .driver
-        .speed(body.factor)
+        .speed(request.factor()?)
         .await
         .map_err(|_| no_market(&app))?;
-    let clock = format!("{:?}", app.config.clock).to_lowercase();
-    Ok(Json(json!({ "factor": factor, "clock": clock })).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepBody {
-    n: u64,
+    let clock = match app.config.clock {
+        ClockMode::Realtime => admin::ClockMode::Realtime,
+        ClockMode::Manual => admin::ClockMode::Manual,
+    };
+    Ok(Json(SpeedSet { factor, clock }))
 }
 
 /// `POST /api/admin/step` `{"n": 1..=10000}`: answers once the steps' events are published.
-async fn step(State(app): State<AppState>, body: Body) -> Result<Response, ApiError> {
-    let body: StepBody = read_json(body).await?;
-    if !(1..=MAX_STEPS).contains(&body.n) {
-        return Err(ApiError::bad_param(
-            "n",
-            format!("n must be between 1 and {MAX_STEPS}"),
-        ));
-    }
-    let id = app.driver.step(body.n).await.map_err(|_| no_market(&app))?;
-    Ok(Json(json!({ "id": id, "steps": body.n })).into_response())
+async fn step(State(app): State<AppState>, body: Body) -> Result<Json<Stepped>, ApiError> {
+    let request: StepRequest = read_json(body).await?;
+    let steps = request.steps()?;
+    let id = app.driver.step(steps).await.map_err(|_| no_market(&app))?;
+    Ok(Json(Stepped { id, steps }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
 /// `POST /api/admin/disconnect`: ends every open stream; clients reconnect and resume.
-async fn disconnect(State(app): State<AppState>, body: Body) -> Result<Response, ApiError> {
-    let Empty {} = read_json(body).await?;
-    let open = app.metrics.open_streams();
+async fn disconnect(
+    State(app): State<AppState>,
+    body: Body,
+) -> Result<Json<Disconnected>, ApiError> {
+    let DisconnectRequest {} = read_json(body).await?;
+    let open = u64::try_from(app.metrics.open_streams()).unwrap_or(0);
     app.streams.end_all();
-    Ok(Json(json!({ "disconnected": open })).into_response())
+    Ok(Json(Disconnected { disconnected: open }))
 }

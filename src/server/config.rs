@@ -6,6 +6,7 @@ use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// Every setting of the server.
 #[derive(Clone, Debug, Parser)]
 #[command(
     name = "tickstream",
@@ -34,10 +35,10 @@ pub struct Config {
           value_parser = parse_news_rate)]
     pub news_per_min: f64,
 
-    /// Real time between two market steps, in milliseconds.
-    #[arg(long, env = "TICKSTREAM_TICK_MS", default_value_t = 250,
+    /// Real time between two market steps, in milliseconds (`--tick-ms` is the old name).
+    #[arg(long, alias = "tick-ms", env = "TICKSTREAM_STEP_MS", default_value_t = 250,
           value_parser = clap::value_parser!(u64).range(10..=60_000))]
-    pub tick_ms: u64,
+    pub step_ms: u64,
 
     /// Speed factor of the real-time clock: 2 runs the market twice as fast.
     #[arg(long, env = "TICKSTREAM_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
@@ -157,7 +158,9 @@ fn parse_origin(text: &str) -> Result<String, String> {
 /// Which bus carries the events. Its `Debug` hides the URL, which may hold a password.
 #[derive(Clone, PartialEq, Eq)]
 pub enum BusUrl {
+    /// One process, in memory.
     Memory,
+    /// A Redis Stream at this URL.
     Redis(String),
 }
 
@@ -202,6 +205,7 @@ pub enum Role {
 pub struct AdminToken(String);
 
 impl AdminToken {
+    /// The token's bytes, for a constant-time comparison.
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
@@ -229,9 +233,12 @@ impl std::str::FromStr for AdminToken {
     }
 }
 
+/// How the market's clock runs (`--clock`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ClockMode {
+    /// Steps on a timer, every `--step-ms` divided by `--speed`.
     Realtime,
+    /// Steps only when told to (`POST /api/admin/step`).
     Manual,
 }
 
@@ -261,7 +268,10 @@ mod tests {
     #[test]
     fn defaults_parse_and_bad_values_are_refused() {
         let config = Config::try_parse_from(["tickstream"]).expect("defaults are valid");
-        assert_eq!(config.tick_ms, 250);
+        assert_eq!(config.step_ms, 250);
+        let old_name =
+            Config::try_parse_from(["tickstream", "--tick-ms", "100"]).expect("the old flag");
+        assert_eq!(old_name.step_ms, 100);
         assert_eq!(config.clock, ClockMode::Realtime);
         assert_eq!(config.max_streams, 10_000);
         assert_eq!(config.max_streams_per_ip, 1_000);
@@ -305,6 +315,7 @@ mod tests {
             &["tickstream", "--speed", "0"],
             &["tickstream", "--speed", "NaN"],
             &["tickstream", "--tick-ms", "1"],
+            &["tickstream", "--step-ms", "1"],
             &["tickstream", "--clock", "sundial"],
             &["tickstream", "--no-such-flag"],
             &["tickstream", "--admin-token", "short"],

@@ -1,35 +1,27 @@
-//! The driver: the one place real time enters tickstream.
+//! The driver: where the market meets real time.
 //!
 //! The market model only knows logical steps. The driver decides when a step happens — on
-//! a timer (`--clock realtime`, `--tick-ms`, `--speed`) or only when told to
+//! a timer (`--clock realtime`, `--step-ms`, `--speed`) or only when told to
 //! (`--clock manual`, for tests and workshops) — stamps each resulting event with the wall
-//! clock, turns it into its wire payload and publishes it through the [`Hub`]. Everything
-//! that changes the market (steps now; news, halts and scenarios later) arrives here as a
-//! [`Command`], so the market has exactly one owner and events one order.
+//! clock ([`clock`](super::clock)), turns it into its wire payload
+//! ([`translate`](super::translate)) and publishes it through the [`Hub`]. Everything that
+//! changes the market (steps, news, halts and scenarios) arrives here as a [`Command`], so
+//! the market has exactly one owner and events one order.
 
+use super::clock::now_millis;
 use super::config::ClockMode;
 use super::hub::Hub;
-use crate::market::{self, Market, MarketEvent, NewsDraft, NewsError, ScenarioKind, SessionState};
+use super::translate;
+use crate::market::{Market, NewsDraft, NewsError, SessionState};
+use crate::wire::admin::{MarketAction, MarketVerb};
 use crate::wire::{self, EventId, MarketStatus, Payload};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 /// The most steps one `step` command may ask for.
 pub const MAX_STEPS_PER_COMMAND: u64 = 100_000;
-
-/// The wall clock as milliseconds since the Unix epoch: the `ts` of every event.
-pub fn now_millis() -> u64 {
-    now_system_time()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// The wall clock itself.
-pub fn now_system_time() -> SystemTime {
-    SystemTime::now()
-}
 
 /// What the driver can be asked to do.
 #[derive(Debug)]
@@ -37,43 +29,51 @@ pub enum Command {
     /// Advance the market `n` steps now, replying with the newest event id once every event
     /// of those steps is published.
     Step {
+        /// How many steps.
         n: u64,
+        /// Answered with the newest id once the steps are published.
         done: oneshot::Sender<Option<EventId>>,
     },
     /// Change the session (halt, resume, close, open) or start a scenario.
     Market {
+        /// What to do.
         action: MarketAction,
+        /// Answered with the session after the change, or why it was refused.
         done: oneshot::Sender<Result<MarketStatus, MarketRefused>>,
     },
     /// Change the real-time clock's speed factor; replies with the factor now in force.
     Speed {
+        /// The new factor.
         factor: f64,
+        /// Answered with the factor in force.
         done: oneshot::Sender<f64>,
     },
     /// Publish a headline written by a person, through the simulator's news path (so its
     /// price effect follows a few steps later), replying with its event id.
     News {
+        /// The headline as the instructor wrote it.
         draft: NewsDraft,
+        /// Answered with the `news` event's id, or why the draft was refused.
         done: oneshot::Sender<Result<EventId, NewsError>>,
     },
 }
 
-/// What an instructor can do to the session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MarketAction {
-    Halt,
-    Resume,
-    Close,
-    Open,
-    Scenario(ScenarioKind),
-}
-
 /// The session could not make that change from the state it is in.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot {action} a market that is {state}")]
+#[error("cannot {} a market that is {state}", phrase(*.action))]
 pub struct MarketRefused {
-    pub action: &'static str,
-    pub state: &'static str,
+    /// What was asked.
+    pub action: MarketVerb,
+    /// The state the market was in.
+    pub state: wire::SessionState,
+}
+
+/// The verb as the refusal says it.
+fn phrase(verb: MarketVerb) -> &'static str {
+    match verb {
+        MarketVerb::Scenario => "start a scenario in",
+        other => other.as_str(),
+    }
 }
 
 /// The driver has stopped (the server is shutting down).
@@ -129,12 +129,13 @@ impl DriverHandle {
     }
 }
 
+/// The market's one owner: steps it, obeys commands, publishes what happens.
 pub struct Driver {
     market: Market,
     hub: Arc<Hub>,
     commands: mpsc::Receiver<Command>,
     /// Real time per step at speed 1, and the speed factor.
-    tick: Duration,
+    step_every: Duration,
     speed: f64,
 }
 
@@ -146,7 +147,7 @@ impl Driver {
             market,
             hub,
             commands: rx,
-            tick: Duration::from_millis(250),
+            step_every: Duration::from_millis(250),
             speed: 1.0,
         };
         (driver, DriverHandle { commands: tx })
@@ -176,22 +177,22 @@ impl Driver {
     fn step_at(&mut self, ts: u64) -> Option<EventId> {
         let mut newest = None;
         for event in self.market.step() {
-            let (payload, symbols) = to_payload(&event, ts);
+            let (payload, symbols) = translate::payload(&event, ts);
             newest = Some(self.hub.publish(payload, ts, symbols));
         }
         newest
     }
 
-    /// Runs until `shutdown`: steps every `tick / speed` in real-time mode, and obeys
+    /// Runs until `shutdown`: steps every `step_every / speed` in real-time mode, and obeys
     /// commands in both modes.
     pub async fn run(
         mut self,
         clock: ClockMode,
-        tick: Duration,
+        step_every: Duration,
         speed: f64,
         shutdown: CancellationToken,
     ) {
-        self.tick = tick;
+        self.step_every = step_every;
         self.speed = speed;
         let mut timer = self.timer();
         let realtime = clock == ClockMode::Realtime;
@@ -216,7 +217,7 @@ impl Driver {
     }
 
     fn timer(&self) -> tokio::time::Interval {
-        let every = self.tick.div_f64(self.speed.max(f64::MIN_POSITIVE));
+        let every = self.step_every.div_f64(self.speed.max(f64::MIN_POSITIVE));
         let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         // After a stall, carry on at the normal pace rather than bursting to catch up.
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -244,7 +245,7 @@ impl Driver {
             Command::News { draft, done } => {
                 let published = self.market.inject_news(draft).map(|event| {
                     let ts = now_millis();
-                    let (payload, symbols) = to_payload(&event, ts);
+                    let (payload, symbols) = translate::payload(&event, ts);
                     self.hub.publish(payload, ts, symbols)
                 });
                 let _ = done.send(published);
@@ -261,22 +262,25 @@ impl Driver {
             MarketAction::Resume => self.market.resume(),
             MarketAction::Close => self.market.close(),
             MarketAction::Open => self.market.open(),
-            MarketAction::Scenario(kind) => {
+            MarketAction::Scenario(scenario) => {
                 if before == SessionState::Closed {
                     None // a closed market cannot run a scenario
                 } else {
-                    Some(self.market.start_scenario(kind))
+                    Some(
+                        self.market
+                            .start_scenario(translate::scenario_kind(scenario)),
+                    )
                 }
             }
         };
         let Some(event) = event else {
             return Err(MarketRefused {
                 action: action.verb(),
-                state: before.as_str(),
+                state: translate::session_state(before),
             });
         };
         let ts = now_millis();
-        let (payload, symbols) = to_payload(&event, ts);
+        let (payload, symbols) = translate::payload(&event, ts);
         let status = match &payload {
             Payload::Market(status) => status.clone(),
             _ => self.status(),
@@ -286,77 +290,6 @@ impl Driver {
     }
 
     fn status(&self) -> MarketStatus {
-        MarketStatus {
-            state: self.market.session().as_str().to_owned(),
-            scenario: self.market.scenario().map(|s| s.as_str().to_owned()),
-            step: self.market.step_count(),
-        }
-    }
-}
-
-impl MarketAction {
-    fn verb(self) -> &'static str {
-        match self {
-            MarketAction::Halt => "halt",
-            MarketAction::Resume => "resume",
-            MarketAction::Close => "close",
-            MarketAction::Open => "open",
-            MarketAction::Scenario(_) => "start a scenario in",
-        }
-    }
-}
-
-/// The wire form of a market event, and the symbols it concerns.
-pub fn to_payload(event: &MarketEvent, ts: u64) -> (Payload, Vec<String>) {
-    match event {
-        MarketEvent::Tick(tick) => (
-            Payload::Tick(wire::Tick {
-                symbol: tick.quote.symbol.clone(),
-                step: tick.step,
-                volume: tick.volume,
-                quote: to_quote(&tick.quote),
-            }),
-            vec![tick.quote.symbol.clone()],
-        ),
-        MarketEvent::News(item) => (
-            Payload::News(wire::News {
-                seq: item.seq,
-                step: item.step,
-                ts,
-                kind: item.kind.as_str().to_owned(),
-                headline: item.headline.clone(),
-                summary: item.summary.clone(),
-                sentiment: item.sentiment.as_str().to_owned(),
-                importance: item.importance,
-                scope: match &item.scope {
-                    market::NewsScope::Symbol(symbol) => wire::NewsScope::Symbol(symbol.clone()),
-                    market::NewsScope::Sector(sector) => wire::NewsScope::Sector(sector.clone()),
-                    market::NewsScope::Market => wire::NewsScope::Market,
-                },
-                symbols: item.symbols.clone(),
-            }),
-            item.symbols.clone(),
-        ),
-        MarketEvent::Session(change) => (
-            Payload::Market(MarketStatus {
-                state: change.state.as_str().to_owned(),
-                scenario: change.scenario.map(|s| s.as_str().to_owned()),
-                step: change.step,
-            }),
-            Vec::new(),
-        ),
-    }
-}
-
-/// The wire form of a quote.
-pub fn to_quote(quote: &market::Quote) -> wire::Quote {
-    wire::Quote {
-        last: quote.last,
-        bid: quote.bid,
-        ask: quote.ask,
-        open: quote.open,
-        high: quote.high,
-        low: quote.low,
-        day_volume: quote.day_volume,
+        translate::status(&self.market)
     }
 }

@@ -10,13 +10,14 @@
 //! [`Hub::ingest`], which keeps the same order (view first, then bus) and frames the very
 //! JSON the market encoded, so every instance sends the same bytes for the same id.
 
-use super::bus::{Bus, Published, ResetReason, Subscription};
+use super::bus::{Bus, Published, Subscription};
 use super::metrics::Metrics;
 use super::view::MarketView;
-use crate::wire::{self, sse::Frame, Epoch, EventId, Payload, Reset, Snapshot};
+use crate::wire::{self, sse::Frame, Epoch, EventId, Payload, Reset, ResetReason, Snapshot};
 use bytes::Bytes;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// Where every event is numbered, encoded once and published.
 pub struct Hub {
     bus: Arc<dyn Bus>,
     metrics: Arc<Metrics>,
@@ -37,12 +38,16 @@ struct State {
 /// An event encoded for every transport.
 #[derive(Debug)]
 pub struct Encoded {
+    /// Its id (`None` outside the history: `reset`, `hello`).
     pub id: Option<EventId>,
+    /// The envelope as one line of JSON.
     pub json: Bytes,
+    /// The complete SSE message.
     pub sse: Bytes,
 }
 
 impl Hub {
+    /// A hub for `epoch`, publishing to `bus`, starting from `view`.
     pub fn new(epoch: Epoch, bus: Arc<dyn Bus>, view: MarketView, metrics: Arc<Metrics>) -> Hub {
         Hub {
             bus,
@@ -177,7 +182,7 @@ impl Hub {
 /// A `reset` event for one client, telling it why its history cannot continue.
 pub fn reset_event(reason: ResetReason, asked: Option<&str>, ts: u64) -> Encoded {
     let payload = Payload::Reset(Reset {
-        reason: reason.as_str().to_owned(),
+        reason,
         // Echo the client's id only if it is a plausible id, never arbitrary text.
         last_event_id: asked
             .filter(|text| text.len() <= wire::id::MAX_ID_LEN)

@@ -15,8 +15,8 @@
 //! entry, so the map stays as small as the set of connected addresses.
 
 use super::error::ApiError;
-use super::metrics::{Metrics, Transport};
-use super::AppState;
+use super::metrics::Metrics;
+use crate::wire::{ErrorCode, Transport};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -73,6 +73,7 @@ pub enum Refused {
 }
 
 impl Refused {
+    /// The `reason` label of the refused-streams metric.
     pub fn as_str(self) -> &'static str {
         match self {
             Refused::PerIp => "per_ip",
@@ -82,6 +83,7 @@ impl Refused {
 }
 
 impl StreamLimits {
+    /// Limits of `max_total` streams in all and `max_per_ip` from one address.
     pub fn new(max_total: u64, max_per_ip: u64, metrics: Arc<Metrics>) -> StreamLimits {
         StreamLimits {
             max_total,
@@ -172,22 +174,18 @@ impl Drop for StreamPermit {
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         let error = match self {
-            Refused::PerIp => ApiError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "too_many_streams",
-                message: "this address has too many streams open; close one or retry later \
-                          (the server's --max-streams-per-ip)"
-                    .into(),
-                param: None,
-            },
-            Refused::Overall => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "server_busy",
-                message: "the server has as many streams open as it allows; retry later \
-                          (the server's --max-streams)"
-                    .into(),
-                param: None,
-            },
+            Refused::PerIp => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyStreams,
+                "this address has too many streams open; close one or retry later \
+                 (the server's --max-streams-per-ip)",
+            ),
+            Refused::Overall => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServerBusy,
+                "the server has as many streams open as it allows; retry later \
+                 (the server's --max-streams)",
+            ),
         };
         let mut response = error.into_response();
         response
@@ -197,17 +195,26 @@ impl IntoResponse for Refused {
     }
 }
 
+/// The largest request body any route accepts (`--max-body-bytes`): the state of
+/// [`limit_body`].
+#[derive(Clone, Copy, Debug)]
+pub struct MaxBody(pub u64);
+
 /// Caps every request body at `--max-body-bytes`: a declared length over the cap is refused
 /// at once with `413`, and a body without a declared length (chunked) is cut off at the cap
 /// while it is read, so no handler can be made to buffer more.
-pub async fn limit_body(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let max = usize::try_from(app.config.max_body_bytes).unwrap_or(usize::MAX);
+pub async fn limit_body(
+    State(MaxBody(cap)): State<MaxBody>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let max = usize::try_from(cap).unwrap_or(usize::MAX);
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|text| text.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > app.config.max_body_bytes) {
+    if declared.is_some_and(|length| length > cap) {
         return too_large(max).into_response();
     }
     let (parts, body) = request.into_parts();
@@ -217,12 +224,12 @@ pub async fn limit_body(State(app): State<AppState>, request: Request, next: Nex
 
 /// The `413` of a body over the cap.
 pub fn too_large(max: usize) -> ApiError {
-    ApiError {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        code: "too_large",
-        message: format!("the request body is larger than {max} bytes"),
-        param: Some("body"),
-    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::TooLarge,
+        format!("the request body is larger than {max} bytes"),
+    )
+    .at(crate::wire::error::param::BODY)
 }
 
 #[cfg(test)]

@@ -153,6 +153,8 @@ pub struct StallGuard {
 }
 
 impl StallGuard {
+    /// Watches `io`'s writes: one that makes no progress for `limit` fails (and counts in
+    /// `reaped`).
     pub fn new(io: TcpStream, limit: Duration, reaped: Counter) -> StallGuard {
         StallGuard {
             io,

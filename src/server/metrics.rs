@@ -11,39 +11,17 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-/// The transports, as metric labels.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub enum Transport {
-    Sse,
-    Ws,
-    Poll,
-    Diagnostic,
-}
+use crate::wire::{ResetReason, Transport};
 
-impl Transport {
-    pub const ALL: [Transport; 4] = [
-        Transport::Sse,
-        Transport::Ws,
-        Transport::Poll,
-        Transport::Diagnostic,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Sse => "sse",
-            Transport::Ws => "ws",
-            Transport::Poll => "poll",
-            Transport::Diagnostic => "diagnostic",
-        }
-    }
-}
-
+/// The labels of a per-transport metric.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TransportLabels {
+    /// The transport's wire name.
     pub transport: &'static str,
 }
 
 impl TransportLabels {
+    /// The labels of one transport.
     pub fn of(transport: Transport) -> TransportLabels {
         TransportLabels {
             transport: transport.as_str(),
@@ -51,25 +29,38 @@ impl TransportLabels {
     }
 }
 
+/// The labels of `tickstream_resets_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResetLabels {
+    /// The transport's wire name.
     pub transport: &'static str,
+    /// The reset's reason, as the `reset` event says it.
     pub reason: &'static str,
 }
 
+/// The labels of `tickstream_refused_streams_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RefusedLabels {
+    /// The transport's wire name.
     pub transport: &'static str,
+    /// `per_ip` or `overall`.
     pub reason: &'static str,
 }
 
+/// Every metric of one server, and the registry that renders them.
 pub struct Metrics {
     registry: Registry,
+    /// Streaming connections open now.
     pub connections: Family<TransportLabels, Gauge>,
+    /// Events through `Hub::publish` (each encoded once).
     pub events_published: Counter,
+    /// Events written to clients.
     pub deliveries: Family<TransportLabels, Counter>,
+    /// Connections that resumed by replaying history.
     pub resumes: Family<TransportLabels, Counter>,
+    /// `reset` events sent, by reason.
     pub resets: Family<ResetLabels, Counter>,
+    /// Times a client fell behind its backlog.
     pub lagged: Family<TransportLabels, Counter>,
     /// Seconds from an event's publish time to its write to a client.
     pub latency: Histogram,
@@ -86,6 +77,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// A fresh registry with every metric at zero.
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("tickstream");
         let connections = Family::<TransportLabels, Gauge>::default();
@@ -141,7 +133,7 @@ impl Metrics {
         );
         // Show every transport from the start, at zero, rather than only once it is used.
         for transport in Transport::ALL {
-            let labels = TransportLabels::of(transport);
+            let labels = TransportLabels::of(*transport);
             drop(connections.get_or_create(&labels));
             drop(deliveries.get_or_create(&labels));
             drop(resumes.get_or_create(&labels));
@@ -182,15 +174,16 @@ impl Metrics {
     /// Streaming connections open now, all transports together.
     pub fn open_streams(&self) -> i64 {
         Transport::ALL
-            .into_iter()
+            .iter()
             .map(|t| {
                 self.connections
-                    .get_or_create(&TransportLabels::of(t))
+                    .get_or_create(&TransportLabels::of(*t))
                     .get()
             })
             .sum()
     }
 
+    /// Counts a stream refused by the limits.
     pub fn count_refused(&self, transport: Transport, reason: &'static str) {
         self.refused
             .get_or_create(&RefusedLabels {
@@ -200,11 +193,12 @@ impl Metrics {
             .inc();
     }
 
-    pub fn count_reset(&self, transport: Transport, reason: &'static str) {
+    /// Counts a `reset` sent to a client.
+    pub fn count_reset(&self, transport: Transport, reason: ResetReason) {
         self.resets
             .get_or_create(&ResetLabels {
                 transport: transport.as_str(),
-                reason,
+                reason: reason.as_str(),
             })
             .inc();
     }

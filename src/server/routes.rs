@@ -1,4 +1,4 @@
-//! The HTTP surface: which path is served by what. `app` builds the whole router from the
+//! The HTTP surface: which path is served by what. [`app`] builds the whole router from the
 //! shared state, so tests can serve exactly what production serves.
 //!
 //! Around every route: the security headers and page CSP ([`headers`]), the body cap
@@ -6,12 +6,14 @@
 //! method, path and status only — never headers, so the admin token cannot reach it.
 
 use super::admin;
-use super::bus::redis::Health;
 use super::error::ApiError;
+use super::headers;
+use super::limits::{self, MaxBody};
+use super::state::AppState;
 use super::transport;
-use super::AppState;
-use super::{headers, limits};
 use crate::ui::{shell, App};
+use crate::wire::health::{BusKind, Health, LinkState, Liveness, Readiness, ReadyStatus};
+use crate::wire::http::SNAPSHOT_PATH;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::middleware;
@@ -20,9 +22,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use serde_json::json;
 use tower_http::trace::TraceLayer;
 
+/// The whole application: every route and every layer around them.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let hub = state.hub.clone();
@@ -33,9 +35,9 @@ pub fn app(state: AppState) -> Router {
     };
     let not_found_context = headers::provide_page_nonce;
     let router = Router::new()
-        .merge(admin::routes(state.clone()))
+        .merge(admin::routes(state.config.admin_token.clone()))
         .merge(transport::routes())
-        .route("/api/snapshot", get(snapshot))
+        .route(SNAPSHOT_PATH, get(snapshot))
         .route("/api/{*rest}", get(unknown_api).post(unknown_api))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -47,7 +49,7 @@ pub fn app(state: AppState) -> Router {
             _,
         >(not_found_context, shell))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            MaxBody(state.config.max_body_bytes),
             limits::limit_body,
         ));
     let router = match headers::cors(&state.config.cors_origins) {
@@ -81,32 +83,36 @@ async fn snapshot(State(app): State<AppState>) -> Response {
 }
 
 /// `GET /healthz`: the process is alive.
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: Liveness::Ok,
+    })
 }
 
 /// `GET /readyz`: the market has published, the server is not shutting down, and with
 /// `--bus redis://…` the link to Redis is up and in step (`"redis"` says where it stands:
 /// `connecting`, `syncing`, `conflict` or `ready`).
-async fn readyz(State(app): State<AppState>) -> Response {
-    let redis = app.redis.as_ref().map(|redis| redis.health());
+async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let link = app.link.as_ref().map(|link| link.get());
     let ready = app.hub.latest().is_some()
         && !app.shutdown.is_cancelled()
-        && redis.is_none_or(|health| health == Health::Ready);
-    let status = if ready {
-        StatusCode::OK
+        && link.is_none_or(|state| state == LinkState::Ready);
+    let (code, status) = if ready {
+        (StatusCode::OK, ReadyStatus::Ready)
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (StatusCode::SERVICE_UNAVAILABLE, ReadyStatus::NotReady)
     };
-    let mut body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "latest_id": app.hub.latest(),
-        "bus": if redis.is_some() { "redis" } else { "memory" },
-    });
-    if let Some(health) = redis {
-        body["redis"] = json!(health.as_str());
-    }
-    (status, Json(body)).into_response()
+    let body = Readiness {
+        status,
+        latest_id: app.hub.latest(),
+        bus: if link.is_some() {
+            BusKind::Redis
+        } else {
+            BusKind::Memory
+        },
+        redis: link,
+    };
+    (code, Json(body))
 }
 
 /// `GET /metrics`: Prometheus text exposition.

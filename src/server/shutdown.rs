@@ -50,6 +50,7 @@ pub struct StreamEnds {
 }
 
 impl StreamEnds {
+    /// The registry of a server whose shutdown is `shutdown`.
     pub fn new(shutdown: CancellationToken) -> StreamEnds {
         let current = std::sync::Mutex::new(shutdown.child_token());
         StreamEnds {
@@ -84,7 +85,9 @@ impl StreamEnds {
 /// A streaming connection's entry in [`StreamEnds`]: its name, and the token that ends it.
 /// Dropping it (when the stream ends) removes the entry.
 pub struct OpenStream {
+    /// Its name, told to its client in `hello`.
     pub name: String,
+    /// Cancelled when the stream must end.
     pub token: CancellationToken,
     ends: std::sync::Arc<StreamEnds>,
 }

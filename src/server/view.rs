@@ -22,11 +22,15 @@ pub struct ViewLimits {
 /// A symbol's fixed description.
 #[derive(Clone, Debug)]
 pub struct SymbolInfo {
+    /// The ticker.
     pub symbol: String,
+    /// The company's display name.
     pub name: String,
+    /// Its sector.
     pub sector: String,
 }
 
+/// The state a snapshot carries, kept up to date event by event.
 pub struct MarketView {
     limits: ViewLimits,
     last_id: Option<EventId>,
@@ -64,6 +68,7 @@ impl MarketView {
         }
     }
 
+    /// The last event folded in.
     pub fn last_id(&self) -> Option<EventId> {
         self.last_id
     }
@@ -130,6 +135,7 @@ impl MarketView {
         self.news = newest(&snapshot.news, self.limits.news);
     }
 
+    /// The state as a `snapshot` payload.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             id: self.last_id,

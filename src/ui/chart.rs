@@ -9,7 +9,7 @@
 use super::format;
 use super::history::{candles, Candle};
 use super::store::MarketStore;
-use crate::wire::{Cents, Point};
+use crate::wire::{Cents, Point, Sentiment};
 use leptos::prelude::*;
 
 const WIDTH: f64 = 800.0;
@@ -50,20 +50,57 @@ struct Geometry {
     start: u64,
     end: u64,
     /// (x, news seq, headline, sentiment)
-    markers: Vec<(f64, u64, String, String)>,
+    markers: Vec<(f64, u64, String, Sentiment)>,
     /// The points drawn, for the crosshair.
     points: Vec<Point>,
 }
 
+/// The chart panel: its controls above the plot of the selected symbol.
 #[component]
 pub fn Chart() -> impl IntoView {
     let store = expect_context::<MarketStore>();
-    let mode = RwSignal::new(Mode::Line);
-    let interval = RwSignal::new(5_000u64);
-    let range = RwSignal::new(Some(300_000u64));
-    let hover = RwSignal::new(None::<f64>);
+    let view = ChartView {
+        mode: RwSignal::new(Mode::Line),
+        interval: RwSignal::new(5_000u64),
+        range: RwSignal::new(Some(300_000u64)),
+    };
+    let geometry = geometry_of(store, view);
+    let name = move || {
+        let selected = store.selected.get()?;
+        store.symbols.with(|rows| {
+            rows.iter()
+                .find(|row| row.symbol == selected)
+                .map(|row| format!("{} · {}", row.symbol, row.name))
+        })
+    };
+    view! {
+        <section
+            class="chart"
+            data-testid="chart"
+            data-symbol=move || store.selected.get().unwrap_or_default()
+            aria-label="Price chart"
+        >
+            <header class="chart-head">
+                <h2 data-testid="chart-title">{name}</h2>
+                <ChartControls view/>
+            </header>
+            <ChartPlot geometry mode=view.mode label=Signal::derive(move || name().unwrap_or_default())/>
+        </section>
+    }
+}
 
-    let geometry = Memo::new(move |_| {
+/// What the reader chose: line or candles, the bar interval, the range shown.
+#[derive(Clone, Copy)]
+struct ChartView {
+    mode: RwSignal<Mode>,
+    interval: RwSignal<u64>,
+    range: RwSignal<Option<u64>>,
+}
+
+/// The geometry of the selected symbol's recent points and headlines, recomputed when the
+/// history, the selection, the news or the reader's choices change.
+fn geometry_of(store: MarketStore, view: ChartView) -> Memo<Geometry> {
+    Memo::new(move |_| {
         store.history_version.track();
         let Some(symbol) = store.selected.get() else {
             return Geometry::default();
@@ -73,28 +110,171 @@ pub fn Chart() -> impl IntoView {
                 return Vec::new();
             };
             let end = all.back().map_or(0, |p| p.ts);
-            let start = range.get().map_or(0, |span| end.saturating_sub(span));
+            let start = view.range.get().map_or(0, |span| end.saturating_sub(span));
             all.iter().filter(|p| p.ts >= start).copied().collect()
         });
-        let news: Vec<(u64, u64, String, String)> = store.news.with(|news| {
+        let news: Vec<(u64, u64, String, Sentiment)> = store.news.with(|news| {
             news.iter()
                 .filter(|n| n.symbols.contains(&symbol))
-                .map(|n| (n.ts, n.seq, n.headline.clone(), n.sentiment.clone()))
+                .map(|n| (n.ts, n.seq, n.headline.clone(), n.sentiment))
                 .collect()
         });
-        layout(points, mode.get(), interval.get(), &news)
-    });
+        layout(points, view.mode.get(), view.interval.get(), &news)
+    })
+}
 
-    let name = move || {
-        let selected = store.selected.get()?;
-        store.symbols.with(|rows| {
-            rows.iter()
-                .find(|row| row.symbol == selected)
-                .map(|row| format!("{} · {}", row.symbol, row.name))
-        })
+/// Line or candles, bar interval, range.
+#[component]
+fn ChartControls(view: ChartView) -> impl IntoView {
+    let ChartView {
+        mode,
+        interval,
+        range,
+    } = view;
+    view! {
+        <div class="chart-controls">
+            <Choice
+                label="Chart"
+                testid="chart-mode"
+                options=vec![("line", "Line"), ("candles", "Candles")]
+                current=Signal::derive(move || match mode.get() {
+                    Mode::Line => "line",
+                    Mode::Candles => "candles",
+                })
+                pick=Callback::new(move |value: String| {
+                    mode.set(if value == "candles" { Mode::Candles } else { Mode::Line })
+                })
+            />
+            <Choice
+                label="Bars"
+                testid="chart-interval"
+                options=INTERVALS.iter().map(|(name, _)| (*name, *name)).collect()
+                current=Signal::derive(move || {
+                    INTERVALS.iter().find(|(_, ms)| *ms == interval.get()).map_or("5s", |i| i.0)
+                })
+                pick=Callback::new(move |value: String| {
+                    if let Some((_, ms)) = INTERVALS.iter().find(|(name, _)| *name == value) {
+                        interval.set(*ms);
+                    }
+                })
+            />
+            <Choice
+                label="Range"
+                testid="chart-range"
+                options=RANGES.iter().map(|(name, _)| (*name, *name)).collect()
+                current=Signal::derive(move || {
+                    RANGES.iter().find(|(_, span)| *span == range.get()).map_or("5m", |r| r.0)
+                })
+                pick=Callback::new(move |value: String| {
+                    if let Some((_, span)) = RANGES.iter().find(|(name, _)| *name == value) {
+                        range.set(*span);
+                    }
+                })
+            />
+        </div>
+    }
+}
+
+/// The SVG: axes and labels, the line or the candles, volume, news markers, crosshair.
+#[component]
+fn ChartPlot(
+    geometry: Memo<Geometry>,
+    mode: RwSignal<Mode>,
+    label: Signal<String>,
+) -> impl IntoView {
+    let hover = RwSignal::new(None::<f64>);
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        use leptos::wasm_bindgen::JsCast;
+        let width = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+            .map_or(0.0, |e| f64::from(e.client_width()));
+        if width > 0.0 {
+            hover.set(Some(f64::from(ev.offset_x()) / width * WIDTH));
+        }
     };
-    let readout = move || {
-        let x = hover.get()?;
+    view! {
+        <svg
+            class="chart-plot"
+            viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+            role="img"
+            aria-label=move || label.get()
+            on:pointermove=on_move
+            on:pointerleave=move |_| hover.set(None)
+        >
+            <line class="axis" x1="0" x2=PLOT_RIGHT y1=PRICE.1 y2=PRICE.1/>
+            <text class="label" x=PLOT_RIGHT + 6.0 y=PRICE.0 + 10.0 data-testid="chart-high">
+                {move || geometry.with(|g| format::price(g.high))}
+            </text>
+            <text class="label" x=PLOT_RIGHT + 6.0 y=PRICE.1>
+                {move || geometry.with(|g| format::price(g.low))}
+            </text>
+            <text class="label" x="0" y=HEIGHT - 2.0>{move || geometry.with(|g| format::clock(g.start))}</text>
+            <text class="label" x=PLOT_RIGHT y=HEIGHT - 2.0 text-anchor="end">
+                {move || geometry.with(|g| format::clock(g.end))}
+            </text>
+            <Show when=move || mode.get() == Mode::Line>
+                <path class="line" data-testid="chart-line" d=move || geometry.with(|g| g.line.clone())/>
+            </Show>
+            <Show when=move || mode.get() == Mode::Candles>
+                <g class="candles" data-testid="chart-candles">{move || candles_view(geometry)}</g>
+            </Show>
+            <g class="volume">{move || volume_view(geometry)}</g>
+            <g class="markers">{move || markers_view(geometry)}</g>
+            {move || crosshair_view(geometry, hover.get())}
+        </svg>
+    }
+}
+
+fn candles_view(geometry: Memo<Geometry>) -> impl IntoView {
+    geometry.with(|g| {
+        g.candles
+            .iter()
+            .map(|&(x, top, bottom, body, height, up)| {
+                let width = g.candle_width;
+                view! {
+                    <g class="candle" data-up=up.to_string()>
+                        <line x1=x x2=x y1=top y2=bottom/>
+                        <rect x=x - width / 2.0 y=body width=width height=height.max(1.0)/>
+                    </g>
+                }
+            })
+            .collect_view()
+    })
+}
+
+fn volume_view(geometry: Memo<Geometry>) -> impl IntoView {
+    geometry.with(|g| {
+        g.volume
+            .iter()
+            .map(|&(x, top, height)| {
+                view! {
+                    <rect x=x - g.bar_width / 2.0 y=top width=g.bar_width height=height/>
+                }
+            })
+            .collect_view()
+    })
+}
+
+fn markers_view(geometry: Memo<Geometry>) -> impl IntoView {
+    geometry.with(|g| {
+        g.markers.iter().map(|(x, seq, headline, sentiment)| {
+            let x = *x;
+            view! {
+                <a href=format!("#news-{seq}") data-testid="chart-marker" data-sentiment=sentiment.as_str()>
+                    <title>{headline.clone()}</title>
+                    <line class="marker-line" x1=x x2=x y1=PRICE.0 y2=PRICE.1/>
+                    <polygon points=format!("{},{} {},{} {},{}", x - 5.0, PRICE.1 + 12.0, x + 5.0, PRICE.1 + 12.0, x, PRICE.1 + 3.0)/>
+                </a>
+            }
+        }).collect_view()
+    })
+}
+
+/// The crosshair and its readout at `hover` (viewBox units), if the pointer is over the
+/// plot.
+fn crosshair_view(geometry: Memo<Geometry>, hover: Option<f64>) -> impl IntoView {
+    let readout = hover.and_then(|x| {
         geometry.with(|g| {
             if g.points.is_empty() || g.end <= g.start {
                 return None;
@@ -114,135 +294,15 @@ pub fn Chart() -> impl IntoView {
                 ),
             ))
         })
-    };
-    let on_move = move |ev: leptos::ev::PointerEvent| {
-        use leptos::wasm_bindgen::JsCast;
-        let width = ev
-            .current_target()
-            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
-            .map_or(0.0, |e| f64::from(e.client_width()));
-        if width > 0.0 {
-            hover.set(Some(f64::from(ev.offset_x()) / width * WIDTH));
+    });
+    readout.map(|(x, text)| {
+        view! {
+            <g class="crosshair">
+                <line x1=x x2=x y1=PRICE.0 y2=VOLUME.1/>
+                <text class="readout" data-testid="chart-readout" x=(x + 6.0).min(PLOT_RIGHT - 150.0) y=PRICE.0 + 12.0>{text}</text>
+            </g>
         }
-    };
-
-    view! {
-        <section
-            class="chart"
-            data-testid="chart"
-            data-symbol=move || store.selected.get().unwrap_or_default()
-            aria-label="Price chart"
-        >
-            <header class="chart-head">
-                <h2 data-testid="chart-title">{name}</h2>
-                <div class="chart-controls">
-                    <Choice
-                        label="Chart"
-                        testid="chart-mode"
-                        options=vec![("line", "Line"), ("candles", "Candles")]
-                        current=Signal::derive(move || match mode.get() {
-                            Mode::Line => "line",
-                            Mode::Candles => "candles",
-                        })
-                        pick=Callback::new(move |value: String| {
-                            mode.set(if value == "candles" { Mode::Candles } else { Mode::Line })
-                        })
-                    />
-                    <Choice
-                        label="Bars"
-                        testid="chart-interval"
-                        options=INTERVALS.iter().map(|(name, _)| (*name, *name)).collect()
-                        current=Signal::derive(move || {
-                            INTERVALS.iter().find(|(_, ms)| *ms == interval.get()).map_or("5s", |i| i.0)
-                        })
-                        pick=Callback::new(move |value: String| {
-                            if let Some((_, ms)) = INTERVALS.iter().find(|(name, _)| *name == value) {
-                                interval.set(*ms);
-                            }
-                        })
-                    />
-                    <Choice
-                        label="Range"
-                        testid="chart-range"
-                        options=RANGES.iter().map(|(name, _)| (*name, *name)).collect()
-                        current=Signal::derive(move || {
-                            RANGES.iter().find(|(_, span)| *span == range.get()).map_or("5m", |r| r.0)
-                        })
-                        pick=Callback::new(move |value: String| {
-                            if let Some((_, span)) = RANGES.iter().find(|(name, _)| *name == value) {
-                                range.set(*span);
-                            }
-                        })
-                    />
-                </div>
-            </header>
-            <svg
-                class="chart-plot"
-                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
-                role="img"
-                aria-label=move || name().unwrap_or_default()
-                on:pointermove=on_move
-                on:pointerleave=move |_| hover.set(None)
-            >
-                <line class="axis" x1="0" x2=PLOT_RIGHT y1=PRICE.1 y2=PRICE.1/>
-                <text class="label" x=PLOT_RIGHT + 6.0 y=PRICE.0 + 10.0 data-testid="chart-high">
-                    {move || geometry.with(|g| format::price(g.high))}
-                </text>
-                <text class="label" x=PLOT_RIGHT + 6.0 y=PRICE.1>
-                    {move || geometry.with(|g| format::price(g.low))}
-                </text>
-                <text class="label" x="0" y=HEIGHT - 2.0>{move || geometry.with(|g| format::clock(g.start))}</text>
-                <text class="label" x=PLOT_RIGHT y=HEIGHT - 2.0 text-anchor="end">
-                    {move || geometry.with(|g| format::clock(g.end))}
-                </text>
-                <Show when=move || mode.get() == Mode::Line>
-                    <path class="line" data-testid="chart-line" d=move || geometry.with(|g| g.line.clone())/>
-                </Show>
-                <Show when=move || mode.get() == Mode::Candles>
-                    <g class="candles" data-testid="chart-candles">
-                        {move || geometry.with(|g| {
-                            g.candles.iter().map(|&(x, top, bottom, body, height, up)| {
-                                let width = g.candle_width;
-                                view! {
-                                    <g class="candle" data-up=up.to_string()>
-                                        <line x1=x x2=x y1=top y2=bottom/>
-                                        <rect x=x - width / 2.0 y=body width=width height=height.max(1.0)/>
-                                    </g>
-                                }
-                            }).collect_view()
-                        })}
-                    </g>
-                </Show>
-                <g class="volume">
-                    {move || geometry.with(|g| {
-                        g.volume.iter().map(|&(x, top, height)| view! {
-                            <rect x=x - g.bar_width / 2.0 y=top width=g.bar_width height=height/>
-                        }).collect_view()
-                    })}
-                </g>
-                <g class="markers">
-                    {move || geometry.with(|g| {
-                        g.markers.iter().map(|(x, seq, headline, sentiment)| {
-                            let x = *x;
-                            view! {
-                                <a href=format!("#news-{seq}") data-testid="chart-marker" data-sentiment=sentiment.clone()>
-                                    <title>{headline.clone()}</title>
-                                    <line class="marker-line" x1=x x2=x y1=PRICE.0 y2=PRICE.1/>
-                                    <polygon points=format!("{},{} {},{} {},{}", x - 5.0, PRICE.1 + 12.0, x + 5.0, PRICE.1 + 12.0, x, PRICE.1 + 3.0)/>
-                                </a>
-                            }
-                        }).collect_view()
-                    })}
-                </g>
-                {move || readout().map(|(x, text)| view! {
-                    <g class="crosshair">
-                        <line x1=x x2=x y1=PRICE.0 y2=VOLUME.1/>
-                        <text class="readout" data-testid="chart-readout" x=(x + 6.0).min(PLOT_RIGHT - 150.0) y=PRICE.0 + 12.0>{text}</text>
-                    </g>
-                })}
-            </svg>
-        </section>
-    }
+    })
 }
 
 /// A small segmented control.
@@ -280,7 +340,7 @@ fn layout(
     points: Vec<Point>,
     mode: Mode,
     interval_ms: u64,
-    news: &[(u64, u64, String, String)],
+    news: &[(u64, u64, String, Sentiment)],
 ) -> Geometry {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Geometry::default();
@@ -360,9 +420,7 @@ fn layout(
     geometry.markers = news
         .iter()
         .filter(|(ts, ..)| (start..=end).contains(ts))
-        .map(|(ts, seq, headline, sentiment)| {
-            (x_of(*ts), *seq, headline.clone(), sentiment.clone())
-        })
+        .map(|(ts, seq, headline, sentiment)| (x_of(*ts), *seq, headline.clone(), *sentiment))
         .collect();
     geometry.points = points;
     geometry

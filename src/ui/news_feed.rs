@@ -5,7 +5,7 @@
 
 use super::format;
 use super::store::MarketStore;
-use crate::wire::News;
+use crate::wire::{News, Sentiment};
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -58,10 +58,10 @@ pub fn NewsFeed() -> impl IntoView {
 #[component]
 fn NewsItem(item: News) -> impl IntoView {
     let store = expect_context::<MarketStore>();
-    let (arrow, word) = match item.sentiment.as_str() {
-        "positive" => ("▲", "Positive"),
-        "negative" => ("▼", "Negative"),
-        _ => ("●", "Neutral"),
+    let (arrow, word) = match item.sentiment {
+        Sentiment::Positive => ("▲", "Positive"),
+        Sentiment::Negative => ("▼", "Negative"),
+        Sentiment::Neutral => ("●", "Neutral"),
     };
     let importance = match item.importance {
         3 => "Major",
@@ -73,11 +73,11 @@ fn NewsItem(item: News) -> impl IntoView {
             class="news-item"
             id=format!("news-{}", item.seq)
             data-testid="news-item"
-            data-sentiment=item.sentiment.clone()
+            data-sentiment=item.sentiment.as_str()
             data-importance=item.importance
         >
             <div class="news-meta">
-                <span class="badge" data-sentiment=item.sentiment.clone()>
+                <span class="badge" data-sentiment=item.sentiment.as_str()>
                     <span aria-hidden="true">{arrow}" "</span>{word}
                 </span>
                 <span class="importance">{importance}</span>

@@ -2,6 +2,7 @@
 //! closed, or running a scenario.
 
 use super::store::MarketStore;
+use crate::wire::SessionState;
 use leptos::prelude::*;
 
 #[component]
@@ -10,12 +11,14 @@ pub fn SessionBanner() -> impl IntoView {
     let message = move || {
         store.market.with(|market| {
             let market = market.as_ref()?;
-            let scenario = market.scenario.as_deref().map(|s| s.replace('_', " "));
-            match (market.state.as_str(), scenario) {
-                ("halted", _) => Some(("halted", "Trading is halted".to_owned())),
-                ("closed", _) => Some(("closed", "The market is closed".to_owned())),
-                (_, Some(scenario)) => Some(("scenario", format!("Scenario running: {scenario}"))),
-                _ => None,
+            match (market.state, market.scenario) {
+                (SessionState::Halted, _) => Some(("halted", "Trading is halted".to_owned())),
+                (SessionState::Closed, _) => Some(("closed", "The market is closed".to_owned())),
+                (SessionState::Open, Some(scenario)) => Some((
+                    "scenario",
+                    format!("Scenario running: {}", scenario.label()),
+                )),
+                (SessionState::Open, None) => None,
             }
         })
     };

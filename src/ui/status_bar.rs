@@ -14,9 +14,9 @@ pub fn StatusBar() -> impl IntoView {
     let state = move || store.connection.get().as_str();
     let session = move || {
         store.market.with(|market| match market {
-            Some(m) => match &m.scenario {
-                Some(scenario) => format!("{} · {}", m.state, scenario.replace('_', " ")),
-                None => m.state.clone(),
+            Some(m) => match m.scenario {
+                Some(scenario) => format!("{} · {}", m.state, scenario.label()),
+                None => m.state.to_string(),
             },
             None => "unknown".to_owned(),
         })

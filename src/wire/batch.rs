@@ -40,10 +40,13 @@ struct Incoming<'a> {
 
 /// A decoded batch: each envelope with its raw text (for the lab's frame inspector).
 pub struct Batch {
+    /// Each envelope, decoded (or why not), with its raw text.
     pub events: Vec<(Result<Envelope, DecodeError>, String)>,
+    /// The id to ask `after=` next time.
     pub next: Option<EventId>,
 }
 
+/// Reads a polling response.
 pub fn decode_batch(text: &str) -> Result<Batch, serde_json::Error> {
     let incoming: Incoming = serde_json::from_str(text)?;
     Ok(Batch {
@@ -59,7 +62,7 @@ pub fn decode_batch(text: &str) -> Result<Batch, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{encode as encode_envelope, Epoch, Payload, Reset};
+    use crate::wire::{encode as encode_envelope, Epoch, Payload, Reset, ResetReason};
 
     #[test]
     fn round_trips() {
@@ -67,7 +70,7 @@ mod tests {
             None,
             1,
             &Payload::Reset(Reset {
-                reason: "lagged".into(),
+                reason: ResetReason::Lagged,
                 last_event_id: None,
             }),
         );

@@ -7,6 +7,7 @@
 //! - `{"type":"resume","after":"EPOCH-SEQ"}`: continue after that id (same rules as SSE)
 //! - `{"type":"ping","nonce":…}`: answered by `{"type":"pong","nonce":…}`
 
+use super::values::wire_values;
 use serde::{Deserialize, Serialize};
 
 /// The largest message a client may send; a larger one closes the socket with code 1009.
@@ -15,42 +16,70 @@ pub const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 /// The WebSocket close code for a message that is too big (RFC 6455).
 pub const CLOSE_TOO_BIG: u16 = 1009;
 
+/// A command from a WebSocket client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
+    /// Also receive these symbols.
     Subscribe {
+        /// Tickers of the universe.
         symbols: Vec<String>,
     },
+    /// Stop receiving these symbols.
     Unsubscribe {
+        /// Tickers of the universe.
         symbols: Vec<String>,
     },
+    /// Continue after this event id, by the same rules as `Last-Event-ID`.
     Resume {
+        /// An `EPOCH-SEQ` id.
         after: String,
     },
+    /// Answered by a `pong` with the same nonce.
     Ping {
+        /// Any JSON value, echoed exactly.
         #[serde(default)]
         nonce: Option<serde_json::Value>,
     },
 }
 
+wire_values! {
+    /// Why a client message was not obeyed (the connection stays open).
+    pub enum ControlError {
+        /// Not one of the commands, or not JSON.
+        BadMessage = "bad_message",
+        /// A symbol that is not in the universe.
+        BadSymbols = "bad_symbols",
+        /// A binary message: commands are JSON text.
+        Unsupported = "unsupported",
+    }
+}
+
+/// A reply to a client message; not a market event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
+    /// The answer to a `ping`.
     Pong {
+        /// The ping's nonce.
         nonce: Option<serde_json::Value>,
     },
     /// The symbols this connection now receives (all of them when `null`).
     Subscribed {
+        /// The symbols, or `null` for every symbol.
         symbols: Option<Vec<String>>,
     },
     /// The last message could not be used; the connection stays open.
     Error {
-        code: String,
+        /// What was wrong, for a program.
+        code: ControlError,
+        /// What was wrong, for a person.
         message: String,
     },
 }
 
 impl ServerMessage {
+    /// Encodes the message as one line of JSON.
     pub fn encode(&self) -> String {
         // Plain enums with string keys: serde_json cannot fail on them.
         serde_json::to_string(self).expect("control messages always serialize")
@@ -63,8 +92,14 @@ impl ServerMessage {
 }
 
 impl ClientMessage {
+    /// Encodes the message as one line of JSON.
     pub fn encode(&self) -> String {
         serde_json::to_string(self).expect("control messages always serialize")
+    }
+
+    /// Reads a client's message, or says in a sentence what is wrong with it.
+    pub fn decode(text: &str) -> Result<ClientMessage, String> {
+        serde_json::from_str(text).map_err(|err| err.to_string())
     }
 }
 

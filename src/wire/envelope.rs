@@ -13,15 +13,22 @@ use serde_json::value::RawValue;
 /// One event with its typed data.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Payload {
+    /// `snapshot`: the whole state.
     Snapshot(Snapshot),
+    /// `tick`: one symbol traded.
     Tick(Tick),
+    /// `news`: a headline.
     News(News),
+    /// `market`: the session changed.
     Market(MarketStatus),
+    /// `reset`: the client's history cannot be continued.
     Reset(Reset),
+    /// `hello`: the connection's name.
     Hello(Hello),
 }
 
 impl Payload {
+    /// The `type` this payload travels as.
     pub fn event_type(&self) -> EventType {
         match self {
             Payload::Snapshot(_) => EventType::Snapshot,
@@ -37,11 +44,13 @@ impl Payload {
 /// A decoded envelope.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Envelope {
+    /// The protocol version ([`PROTOCOL_VERSION`]).
     pub v: u32,
     /// `None` only for events outside the history (`reset`).
     pub id: Option<EventId>,
     /// Server publish time, milliseconds since the Unix epoch.
     pub ts: u64,
+    /// The typed `data`.
     pub payload: Payload,
 }
 
@@ -93,8 +102,10 @@ struct Incoming<'a> {
 /// Why a text is not an envelope this version understands.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// Not JSON of the envelope's shape.
     #[error("not a tickstream envelope: {0}")]
     Json(#[from] serde_json::Error),
+    /// Another protocol version.
     #[error("protocol version {0} is not supported (this build speaks {PROTOCOL_VERSION})")]
     Version(u32),
     /// A newer server may add types; readers skip what they do not know.
@@ -129,7 +140,7 @@ pub fn decode(text: &str) -> Result<Envelope, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Epoch, Quote};
+    use crate::wire::{Epoch, Quote, ResetReason};
 
     fn tick() -> Payload {
         Payload::Tick(Tick {
@@ -171,8 +182,8 @@ mod tests {
     #[test]
     fn line_breaks_in_values_stay_escaped() {
         let payload = Payload::Reset(Reset {
-            reason: "x\r\n\r\nevent: forged\ndata: y".into(),
-            last_event_id: None,
+            reason: ResetReason::Lagged,
+            last_event_id: Some("x\r\n\r\nevent: forged\ndata: y".into()),
         });
         let line = encode(None, 0, &payload);
         assert!(!line.contains('\n') && !line.contains('\r'), "{line}");

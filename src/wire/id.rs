@@ -20,11 +20,14 @@ pub struct Epoch(pub u64);
 /// The position of one event: which history, and where in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EventId {
+    /// Which history.
     pub epoch: Epoch,
+    /// Where in it: 1, 2, 3… with no gaps.
     pub seq: u64,
 }
 
 impl EventId {
+    /// The id of event `seq` of `epoch`.
     pub fn new(epoch: Epoch, seq: u64) -> EventId {
         EventId { epoch, seq }
     }
@@ -38,14 +41,19 @@ impl EventId {
 /// Why a text is not an event id.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EventIdError {
+    /// Nothing at all.
     #[error("event id is empty")]
     Empty,
+    /// Longer than [`MAX_ID_LEN`].
     #[error("event id is longer than {MAX_ID_LEN} characters")]
     TooLong,
+    /// Not two parts joined by `-`.
     #[error("event id must look like EPOCH-SEQ (e.g. mi8k2x0q-1042)")]
     Shape,
+    /// The epoch is not lower-case base 36.
     #[error("event id epoch must be 1 to 13 characters of 0-9 and a-z")]
     Epoch,
+    /// The sequence is not a decimal number.
     #[error("event id sequence must be a decimal number")]
     Seq,
 }

@@ -6,22 +6,35 @@
 //! The payload types in [`payload`] are shared by the server, which encodes them once per
 //! event, and by the browser, which decodes them.
 //!
+//! Besides events, it spells every other value that crosses the wire: the closed sets of
+//! words inside payloads ([`values`]), the admin API's requests and replies ([`admin`]), the
+//! error body of every API ([`error`]), the WebSocket commands ([`control`]), the polling
+//! batch ([`batch`]), and the paths and query parameter names ([`http`]).
+//!
 //! Invariants kept here:
-//! - field and event names are spelled in this module and nowhere else;
+//! - field names, event names and the words of every closed set are spelled in this module
+//!   and nowhere else;
 //! - an encoded envelope is one line of JSON (serde_json escapes CR and LF inside strings), so
 //!   it always fits in one SSE `data:` line or one WebSocket text frame;
 //! - the SSE framing in [`sse`] cannot be split or forged by any value it is given.
 
+pub mod admin;
 pub mod batch;
 pub mod control;
 pub mod envelope;
+pub mod error;
+pub mod health;
+pub mod http;
 pub mod id;
 pub mod payload;
 pub mod sse;
+pub mod values;
 
 pub use envelope::{decode, encode, DecodeError, Envelope, Payload};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use id::{Epoch, EventId, EventIdError};
 pub use payload::*;
+pub use values::{ResetReason, Scenario, Sentiment, SessionState, Transport};
 
 /// The protocol version carried in every envelope's `v` field. Bump it on any incompatible
 /// change to the envelope or a payload.

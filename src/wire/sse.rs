@@ -19,6 +19,7 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// An empty frame.
     pub fn new() -> Frame {
         Frame::default()
     }
@@ -121,8 +122,11 @@ pub enum Item {
     /// A dispatched event. `id` is the reader's last event id at that moment (it persists
     /// across events that carry none), `event` defaults to `message`.
     Event {
+        /// The last event id, as the stream set it (it persists between events).
         id: String,
+        /// The event type (`message` when the frame named none).
         event: String,
+        /// The data lines joined by `\n`.
         data: String,
     },
     /// A comment line, without the colon and the one space after it.
@@ -147,6 +151,7 @@ pub struct Parser {
 }
 
 impl Parser {
+    /// A parser at the start of a stream.
     pub fn new() -> Parser {
         Parser::default()
     }

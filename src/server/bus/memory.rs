@@ -12,12 +12,13 @@
 //! hole, or a new market epoch) starts the history over: the ring is emptied and takes the
 //! event's epoch, and every live subscriber is told it lagged before it could see the event.
 
-use super::{Bus, LiveReceiver, Published, ResetReason, Start, Subscription};
-use crate::wire::{Epoch, EventId};
+use super::{Bus, LiveReceiver, Published, Start, Subscription};
+use crate::wire::{Epoch, EventId, ResetReason};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, watch};
 
+/// The in-process bus: a bounded history ring and a broadcast channel.
 pub struct MemoryBus {
     ring: Mutex<Ring>,
     sender: broadcast::Sender<Arc<Published>>,

@@ -8,17 +8,17 @@
 //! nothing is dropped silently and no subscriber can make the bus buffer without bound.
 //!
 //! [`memory::MemoryBus`] is the default: one process, a tokio broadcast channel and a ring.
-//! [`redis::RedisBus`] (`--bus redis://HOST:PORT`) shares one market between several
-//! processes through a Redis Stream; inside each process it fans out through a `MemoryBus`.
+//! [`RedisBus`](crate::server::redis::RedisBus) (`--bus redis://HOST:PORT`) shares one
+//! market between several processes through a Redis Stream; inside each process it fans
+//! out through a `MemoryBus`.
 //!
 //! History can be lost under a running process (a follower finds a hole in the Redis stream,
 //! or the market it follows restarted). The bus then starts its history over, and every live
 //! subscriber is told it lagged, so it gets `reset` + snapshot instead of a silent gap.
 
 pub mod memory;
-pub mod redis;
 
-use crate::wire::{EventId, EventType};
+use crate::wire::{EventId, EventType, ResetReason};
 use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
@@ -26,7 +26,9 @@ use tokio::sync::{broadcast, watch};
 /// One event, encoded once for every transport and shared by every connection.
 #[derive(Debug)]
 pub struct Published {
+    /// Its place in the history.
     pub id: EventId,
+    /// Its type (for filters).
     pub kind: EventType,
     /// Publish time, milliseconds since the Unix epoch (also inside the JSON).
     pub ts: u64,
@@ -36,34 +38,6 @@ pub struct Published {
     pub json: Bytes,
     /// The complete SSE message, blank line included.
     pub sse: Bytes,
-}
-
-/// Why a subscription cannot continue from the id it asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResetReason {
-    /// The id is not an event id at all.
-    MalformedId,
-    /// The id belongs to a history this server does not have (a restart, another market).
-    OtherEpoch,
-    /// The id is from this history but newer than anything published.
-    UnknownId,
-    /// The events after the id have already left the bounded history.
-    TooOld,
-    /// The subscriber fell behind the live stream by more than its backlog.
-    Lagged,
-}
-
-impl ResetReason {
-    /// The `reason` carried in the `reset` event.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResetReason::MalformedId => "malformed_id",
-            ResetReason::OtherEpoch => "other_epoch",
-            ResetReason::UnknownId => "unknown_id",
-            ResetReason::TooOld => "too_old",
-            ResetReason::Lagged => "lagged",
-        }
-    }
 }
 
 /// Where a new subscription starts.
@@ -79,7 +53,9 @@ pub enum Start {
 
 /// A subscription: where it starts, then the live events after that start.
 pub struct Subscription {
+    /// What comes first: a snapshot, a replay, or a reset.
     pub start: Start,
+    /// The events published after that start.
     pub live: LiveReceiver,
 }
 
@@ -93,6 +69,7 @@ pub struct LiveReceiver {
 /// What waiting on a live subscription gives.
 #[derive(Debug)]
 pub enum Live {
+    /// The next event.
     Event(Arc<Published>),
     /// This many events were skipped because the subscriber was too slow.
     Lagged(u64),
@@ -108,6 +85,7 @@ impl LiveReceiver {
         LiveReceiver { events, restarts }
     }
 
+    /// Waits for the next event; cancel-safe.
     pub async fn recv(&mut self) -> Live {
         let received = tokio::select! {
             // A restart first: events queued before it belong to a history that is gone.

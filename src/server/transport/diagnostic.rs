@@ -6,11 +6,11 @@
 //! see what nginx added or removed), then an `event: time` every second with an RFC 3339
 //! time and ids counting from 1. It has no history: a reconnecting client starts over.
 
-use crate::server::driver::now_system_time;
+use crate::server::clock;
 use crate::server::limits::ClientIp;
-use crate::server::metrics::Transport;
-use crate::server::AppState;
+use crate::server::state::AppState;
 use crate::wire::sse::Frame;
+use crate::wire::Transport;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -27,6 +27,7 @@ const SECRET_HEADERS: [header::HeaderName; 3] = [
     header::COOKIE,
 ];
 
+/// `GET /.sse`: the request echoed, then the time every second.
 pub async fn handler(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -72,7 +73,7 @@ pub async fn handler(
                 () = shutdown.cancelled() => None,
                 _ = ticker.tick() => {
                     let count = count + 1;
-                    let time = humantime::format_rfc3339_millis(now_system_time()).to_string();
+                    let time = humantime::format_rfc3339_millis(clock::now()).to_string();
                     let frame = Frame::new()
                         .counter_id(count)
                         .event_name("time")

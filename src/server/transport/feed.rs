@@ -10,11 +10,11 @@
 
 use super::filter::Filter;
 use super::Resume;
-use crate::server::bus::{Live, LiveReceiver, Published, ResetReason, Start};
-use crate::server::driver::now_millis;
+use crate::server::bus::{Live, LiveReceiver, Published, Start};
+use crate::server::clock::now_millis;
 use crate::server::hub::{reset_event, Hub};
-use crate::server::metrics::{Metrics, Transport, TransportLabels};
-use crate::wire::{EventId, EventType};
+use crate::server::metrics::{Metrics, TransportLabels};
+use crate::wire::{EventId, EventType, ResetReason, Transport};
 use bytes::Bytes;
 use prometheus_client::metrics::counter::Counter;
 use std::collections::VecDeque;
@@ -25,7 +25,9 @@ use tokio::time::{Instant, Interval};
 /// One event as every transport can send it: the shared SSE message and JSON envelope.
 #[derive(Clone, Debug)]
 pub struct Out {
+    /// The complete SSE message.
     pub sse: Bytes,
+    /// The envelope as one line of JSON.
     pub json: Bytes,
     /// The event's id (`None` for `reset` and `hello`, which are outside the history).
     pub id: Option<EventId>,
@@ -44,6 +46,7 @@ impl Out {
     }
 }
 
+/// One client's view of the stream.
 pub struct Feed {
     hub: Arc<Hub>,
     transport: Transport,
@@ -54,6 +57,7 @@ pub struct Feed {
     /// The newest sequence number this feed has handed out, skipped, or included in a
     /// snapshot it handed out.
     floor: u64,
+    /// What this client lets through (a WebSocket may change it while it runs).
     pub filter: Filter,
     conflation: Option<Conflation>,
 }
@@ -157,7 +161,7 @@ impl Feed {
     }
 
     fn push_reset(&mut self, reason: ResetReason, asked: Option<&str>) {
-        self.metrics.count_reset(self.transport, reason.as_str());
+        self.metrics.count_reset(self.transport, reason);
         if let Some(conflation) = &mut self.conflation {
             conflation.held.clear(); // the snapshot supersedes them
         }
@@ -226,7 +230,7 @@ impl Feed {
                     }
                     Live::Closed => return None,
                 },
-                () = tick(self.conflation.as_mut().map(|c| &mut c.timer)), if holding => {
+                () = flush_due(self.conflation.as_mut().map(|c| &mut c.timer)), if holding => {
                     self.flush_held();
                 }
             }
@@ -264,7 +268,8 @@ impl Conflation {
     }
 }
 
-async fn tick(timer: Option<&mut Interval>) {
+/// Resolves when the conflation interval has passed (never without conflation).
+async fn flush_due(timer: Option<&mut Interval>) {
     match timer {
         Some(timer) => {
             timer.tick().await;

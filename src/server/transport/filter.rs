@@ -8,6 +8,7 @@
 
 use crate::server::bus::Published;
 use crate::server::error::ApiError;
+use crate::wire::http::query;
 use crate::wire::EventType;
 
 /// Most entries in one filter list.
@@ -16,6 +17,7 @@ const MAX_ENTRIES: usize = 64;
 /// The event types a client may filter on; `snapshot` and `reset` are not optional.
 const FILTERABLE: [EventType; 3] = [EventType::Tick, EventType::News, EventType::Market];
 
+/// What one client lets through; the default lets everything through.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
     symbols: Option<Vec<String>>,
@@ -26,11 +28,11 @@ impl Filter {
     /// Parses `symbols=`: every entry must be a symbol of this market (case-insensitive).
     pub fn set_symbols(&mut self, value: &str, known: &[String]) -> Result<(), ApiError> {
         let mut symbols = Vec::new();
-        for entry in list(value, "symbols")? {
+        for entry in list(value, query::SYMBOLS)? {
             let upper = entry.to_ascii_uppercase();
             let Some(symbol) = known.iter().find(|k| **k == upper) else {
                 return Err(ApiError::bad_param(
-                    "symbols",
+                    query::SYMBOLS,
                     format!(
                         "unknown symbol {entry:?}; this market has {}",
                         known.join(",")
@@ -76,10 +78,10 @@ impl Filter {
     /// Parses `types=`.
     pub fn set_types(&mut self, value: &str) -> Result<(), ApiError> {
         let mut types = Vec::new();
-        for entry in list(value, "types")? {
+        for entry in list(value, query::TYPES)? {
             let Some(kind) = FILTERABLE.into_iter().find(|t| t.as_str() == entry) else {
                 return Err(ApiError::bad_param(
-                    "types",
+                    query::TYPES,
                     format!("unknown event type {entry:?}; choose from tick,news,market"),
                 ));
             };

@@ -1,36 +1,48 @@
 //! The transports: each one carries the hub's events to clients in its own way, sharing the
 //! bytes the hub encoded. They differ only in framing and in how a client says where to
-//! resume; the rules for resuming are the same everywhere and live here.
+//! resume; what they share lives here and in the files beside it:
+//!
+//! | file | what |
+//! |---|---|
+//! | [`query`] | the query string of a stream or a poll, read once for all |
+//! | [`filter`] | `symbols=` and `types=` |
+//! | [`feed`] | one client's view of the stream: start, replay, reset, lag, conflation |
+//! | this file | [`Resume`] (where a client asked to resume), [`Admitted`] (the checks before a stream opens), [`Session`] (what a connection holds while it is open) |
+//! | [`sse`], [`ws`], [`poll`], [`diagnostic`] | the endpoints |
 
 pub mod diagnostic;
 pub mod feed;
 pub mod filter;
 pub mod poll;
+pub mod query;
 pub mod sse;
 pub mod ws;
 
-use super::bus::ResetReason;
+use super::clock::now_millis;
 use super::error::ApiError;
+use super::hub;
 use super::limits::StreamPermit;
-use super::metrics::{ConnectionGuard, Transport};
+use super::metrics::ConnectionGuard;
 use super::shutdown::OpenStream;
-use super::AppState;
-use crate::wire::EventId;
+use super::state::AppState;
+use crate::wire::http::{self, LAST_EVENT_ID_HEADER};
+use crate::wire::{EventId, Hello, Payload, ResetReason, Transport};
 use axum::routing::{delete, get};
 use axum::Router;
+use query::{QueryKind, StreamOptions};
 
 /// Every streaming endpoint, and the lab's way to have the server drop one connection.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/sse", get(sse::handler))
-        .route("/api/ws", get(ws::handler))
-        .route("/api/poll", get(poll::handler))
-        .route("/api/connections/{id}", delete(drop_connection))
-        .route("/.sse", get(diagnostic::handler))
+        .route(http::SSE_PATH, get(sse::handler))
+        .route(http::WS_PATH, get(ws::handler))
+        .route(http::POLL_PATH, get(poll::handler))
+        .route(
+            &format!("{}/{{name}}", http::CONNECTIONS_PATH),
+            delete(drop_connection),
+        )
+        .route(http::DIAGNOSTIC_PATH, get(diagnostic::handler))
 }
-
-/// The longest query string a stream accepts.
-const MAX_QUERY_LEN: usize = 2_048;
 
 /// Where a client asked to resume.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +69,19 @@ impl Resume {
         }
     }
 
+    /// Where a stream resumes: the `Last-Event-ID` header (what a browser sends when it
+    /// reconnects by itself, newer than the id a page put in the URL) wins over the query.
+    pub fn of_stream(headers: &axum::http::HeaderMap, options: &StreamOptions) -> Resume {
+        match headers.get(LAST_EVENT_ID_HEADER) {
+            Some(value) => match value.to_str() {
+                Ok(text) => Resume::parse(Some(text)),
+                Err(_) => Resume::Malformed(None),
+            },
+            None => Resume::parse(options.resume_from.as_deref()),
+        }
+    }
+
+    /// The id to continue after, if it is one.
     pub fn after(&self) -> Option<EventId> {
         match self {
             Resume::After(id) => Some(*id),
@@ -79,70 +104,19 @@ impl Resume {
     }
 }
 
-/// The accepted range of `conflate=`, in milliseconds.
-const CONFLATE_MS: std::ops::RangeInclusive<u64> = 10..=60_000;
-
-/// A stream's options from its query string: `lastEventId`, `symbols`, `types`,
-/// `conflate` (SSE and WebSocket alike).
-#[derive(Debug, Default)]
-pub struct StreamOptions {
-    pub last_event_id: Option<String>,
-    pub filter: filter::Filter,
-    pub conflate: Option<std::time::Duration>,
-}
-
-impl StreamOptions {
-    pub fn parse(query: Option<&str>, symbols: &[String]) -> Result<StreamOptions, ApiError> {
-        let mut options = StreamOptions::default();
-        for (name, value) in query_pairs(query)? {
-            match name.as_str() {
-                "lastEventId" => options.last_event_id = Some(value),
-                "symbols" => options.filter.set_symbols(&value, symbols)?,
-                "types" => options.filter.set_types(&value)?,
-                "conflate" => options.conflate = Some(parse_conflate(&value)?),
-                // Unknown parameters are ignored, like cache-busters a proxy or page adds.
-                _ => {}
-            }
-        }
-        Ok(options)
-    }
-
-    /// Where to resume: the `Last-Event-ID` header (what a browser sends when it
-    /// reconnects by itself, newer than the id a page put in the URL) wins over the query.
-    pub fn resume(&self, headers: &axum::http::HeaderMap) -> Resume {
-        match headers.get("last-event-id") {
-            Some(value) => match value.to_str() {
-                Ok(text) => Resume::parse(Some(text)),
-                Err(_) => Resume::Malformed(None),
-            },
-            None => Resume::parse(self.last_event_id.as_deref()),
-        }
-    }
-}
-
-fn parse_conflate(value: &str) -> Result<std::time::Duration, ApiError> {
-    match value.parse::<u64>() {
-        Ok(ms) if CONFLATE_MS.contains(&ms) => Ok(std::time::Duration::from_millis(ms)),
-        _ => Err(ApiError::bad_param(
-            "conflate",
-            format!(
-                "conflate must be a whole number of milliseconds from {} to {}",
-                CONFLATE_MS.start(),
-                CONFLATE_MS.end()
-            ),
-        )),
-    }
-}
-
 /// A stream request that passed the checks every stream passes before it opens: a valid
 /// query string, then room within the limits (refused with 429/503 otherwise).
 pub struct Admitted {
+    /// What the query asked for.
     pub options: StreamOptions,
+    /// Where to resume (header or query).
     pub resume: Resume,
+    /// Its place within the limits.
     pub permit: StreamPermit,
 }
 
 impl Admitted {
+    /// Checks a stream request (SSE or WebSocket); the error is the ready refusal.
     // The refusal is the ready response, built once per refused request: no need to box it.
     #[allow(clippy::result_large_err)]
     pub fn check(
@@ -153,13 +127,13 @@ impl Admitted {
         headers: &axum::http::HeaderMap,
     ) -> Result<Admitted, axum::response::Response> {
         use axum::response::IntoResponse;
-        let options =
-            StreamOptions::parse(query, &app.symbols).map_err(IntoResponse::into_response)?;
+        let options = StreamOptions::parse(query, QueryKind::Stream, &app.symbols)
+            .map_err(IntoResponse::into_response)?;
         let permit = app
             .limits
             .acquire(ip, transport)
             .map_err(IntoResponse::into_response)?;
-        let resume = options.resume(headers);
+        let resume = Resume::of_stream(headers, &options);
         Ok(Admitted {
             options,
             resume,
@@ -168,26 +142,28 @@ impl Admitted {
     }
 }
 
-/// What every streaming connection holds while it is open: its name and the token that
-/// ends it, its place in the limits and in the open-connections gauge, and its feed, which
-/// starts with the `hello` event naming the connection. Dropping it gives all of that back.
+/// What every connection holds while it is open — a stream, or a poll while it waits: its
+/// name and the token that ends it, its place in the limits (a short poll takes none) and
+/// in the open-connections gauge, and its feed. Dropping it gives all of that back.
 pub struct Session {
+    /// Its name, and the token that ends it (shutdown, disconnect, the lab's drop).
     pub open: OpenStream,
+    /// What it is sent.
     pub feed: feed::Feed,
     _connection: ConnectionGuard,
-    _permit: StreamPermit,
+    _permit: Option<StreamPermit>,
 }
 
 impl Session {
-    pub fn start(
+    /// Opens a feed for one client, starting from `resume`.
+    pub fn open(
         app: &AppState,
         transport: Transport,
         options: StreamOptions,
         resume: &Resume,
-        permit: StreamPermit,
+        permit: Option<StreamPermit>,
     ) -> Session {
-        let open = app.streams.open();
-        let mut feed = feed::Feed::open(
+        let feed = feed::Feed::open(
             app.hub.clone(),
             app.metrics.clone(),
             transport,
@@ -195,18 +171,24 @@ impl Session {
             options.filter,
             options.conflate,
         );
-        let payload = crate::wire::Payload::Hello(crate::wire::Hello {
-            connection: open.name.clone(),
-            transport: transport.as_str().to_owned(),
-        });
-        let hello = crate::server::hub::encode(None, crate::server::driver::now_millis(), &payload);
-        feed.push_front(hello.sse, hello.json);
         Session {
-            open,
+            open: app.streams.open(),
             feed,
             _connection: app.metrics.connection(transport),
             _permit: permit,
         }
+    }
+
+    /// Queues the `hello` that names this connection before everything else: the first
+    /// event of every stream (a poll has no connection to name).
+    pub fn greet(mut self, transport: Transport) -> Session {
+        let payload = Payload::Hello(Hello {
+            connection: self.open.name.clone(),
+            transport,
+        });
+        let hello = hub::encode(None, now_millis(), &payload);
+        self.feed.push_front(hello.sse, hello.json);
+        self
     }
 }
 
@@ -222,20 +204,4 @@ async fn drop_connection(
     } else {
         ApiError::not_found("no open connection has that name").into_response()
     }
-}
-
-/// Splits a query string into decoded pairs, refusing what cannot be a sane request.
-pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    let Some(query) = query else {
-        return Ok(Vec::new());
-    };
-    if query.len() > MAX_QUERY_LEN {
-        return Err(ApiError::bad_param(
-            "query",
-            format!("the query string is longer than {MAX_QUERY_LEN} bytes"),
-        ));
-    }
-    serde_urlencoded::from_str(query).map_err(|err| {
-        ApiError::bad_param("query", format!("the query string is not valid: {err}"))
-    })
 }

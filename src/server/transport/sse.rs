@@ -5,7 +5,7 @@
 //! (resume by `Last-Event-ID` header or `lastEventId` query parameter), or a `reset` and a
 //! `snapshot` (an id that cannot be continued). Then live events, and a `: keep-alive`
 //! comment whenever nothing has been written for the heartbeat interval. Options:
-//! `symbols=`, `types=` and `conflate=<ms>` (see [`StreamOptions`]).
+//! `symbols=`, `types=` and `conflate=<ms>` (see [`StreamOptions`](super::query::StreamOptions)).
 //!
 //! A client that lags behind the bus backlog gets `reset` + `snapshot` rather than
 //! unbounded buffering: it keeps its connection, and its page stays correct. Every stream
@@ -14,9 +14,9 @@
 
 use super::{Admitted, Session};
 use crate::server::limits::ClientIp;
-use crate::server::metrics::Transport;
-use crate::server::AppState;
+use crate::server::state::AppState;
 use crate::wire::sse::{heartbeat, Frame};
+use crate::wire::Transport;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -29,6 +29,7 @@ use tokio::time::Instant;
 /// The content type of an event stream, with the charset the spec mandates.
 pub const CONTENT_TYPE: &str = "text/event-stream; charset=utf-8";
 
+/// `GET /api/sse`: admits the stream, then answers with it.
 pub async fn handler(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -43,13 +44,14 @@ pub async fn handler(
         opening: Some(Bytes::from(
             Frame::new().retry(app.config.retry_ms).finish(),
         )),
-        session: Session::start(
+        session: Session::open(
             &app,
             Transport::Sse,
             admitted.options,
             &admitted.resume,
-            admitted.permit,
-        ),
+            Some(admitted.permit),
+        )
+        .greet(Transport::Sse),
         heartbeat: Duration::from_secs(app.config.heartbeat_secs),
         last_write: Instant::now(),
     };

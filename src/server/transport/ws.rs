@@ -13,11 +13,14 @@
 //! the bus backlog and gets `reset` + `snapshot`, like any other.
 
 use super::feed::Feed;
-use super::{Admitted, Resume, Session, StreamOptions};
+use super::query::StreamOptions;
+use super::{Admitted, Resume, Session};
 use crate::server::limits::{ClientIp, StreamPermit};
-use crate::server::metrics::Transport;
-use crate::server::AppState;
-use crate::wire::control::{ClientMessage, ServerMessage, CLOSE_TOO_BIG, MAX_CLIENT_MESSAGE};
+use crate::server::state::AppState;
+use crate::wire::control::{
+    ClientMessage, ControlError, ServerMessage, CLOSE_TOO_BIG, MAX_CLIENT_MESSAGE,
+};
+use crate::wire::Transport;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -38,6 +41,7 @@ const READ_BUFFER: usize = 4 * 1024;
 /// Close code: the server is going away or dropping the connection (RFC 6455).
 const CLOSE_GOING_AWAY: u16 = 1001;
 
+/// `GET /api/ws`: admits the stream, then upgrades.
 pub async fn handler(
     upgrade: WebSocketUpgrade,
     State(app): State<AppState>,
@@ -69,7 +73,8 @@ async fn session(
     permit: StreamPermit,
 ) {
     // Held to the end of the function: it keeps the permit, the gauge and the name.
-    let mut session = Session::start(&app, Transport::Ws, options, &resume, permit);
+    let mut session =
+        Session::open(&app, Transport::Ws, options, &resume, Some(permit)).greet(Transport::Ws);
     let (mut sink, mut source) = socket.split();
     let every = Duration::from_secs(app.config.heartbeat_secs);
     let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -98,7 +103,7 @@ async fn session(
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    let reply = error("unsupported", "send commands as JSON text messages");
+                    let reply = error(ControlError::Unsupported, "send commands as JSON text messages");
                     if sink.send(Message::Text(reply.encode().into())).await.is_err() {
                         break None;
                     }
@@ -133,11 +138,11 @@ async fn session(
 
 /// Carries out one client message; returns the reply, if it gets one.
 fn obey(text: &str, feed: &mut Feed, known: &[String]) -> Option<ServerMessage> {
-    let message: ClientMessage = match serde_json::from_str(text) {
+    let message = match ClientMessage::decode(text) {
         Ok(message) => message,
         Err(err) => {
             return Some(error(
-                "bad_message",
+                ControlError::BadMessage,
                 &format!("not a command ({err}); send subscribe, unsubscribe, resume or ping"),
             ))
         }
@@ -152,13 +157,13 @@ fn obey(text: &str, feed: &mut Feed, known: &[String]) -> Option<ServerMessage> 
         ClientMessage::Subscribe { symbols } => {
             Some(match feed.filter.subscribe(&symbols, known) {
                 Ok(()) => subscribed(feed),
-                Err(message) => error("bad_symbols", &message),
+                Err(message) => error(ControlError::BadSymbols, &message),
             })
         }
         ClientMessage::Unsubscribe { symbols } => {
             Some(match feed.filter.unsubscribe(&symbols, known) {
                 Ok(()) => subscribed(feed),
-                Err(message) => error("bad_symbols", &message),
+                Err(message) => error(ControlError::BadSymbols, &message),
             })
         }
     }
@@ -170,9 +175,9 @@ fn subscribed(feed: &Feed) -> ServerMessage {
     }
 }
 
-fn error(code: &str, message: &str) -> ServerMessage {
+fn error(code: ControlError, message: &str) -> ServerMessage {
     ServerMessage::Error {
-        code: code.to_owned(),
+        code,
         message: message.to_owned(),
     }
 }

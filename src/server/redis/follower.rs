@@ -1,7 +1,7 @@
 //! The follower: how a `--role web` instance keeps in step with a market that runs in
-//! another process, through the Redis stream (see [`crate::server::bus::redis`]).
+//! another process, through the Redis stream (see [the Redis module](super)).
 //!
-//! It is the web instance's counterpart of the [`driver`](super::driver): the driver feeds
+//! It is the web instance's counterpart of the [`driver`](crate::server::driver): the driver feeds
 //! the hub from the market, the follower feeds it from the stream, through
 //! [`Hub::ingest`] (view first, then the local bus — the order every transport relies on).
 //!
@@ -19,14 +19,14 @@
 //!   and the next event the market writes decides.
 //!
 //! Then it reads live with `XREAD BLOCK` from its position. Any Redis error drops the
-//! connection; it reconnects with backoff, and `/readyz` says not ready until it is in step
-//! again. It ends when the server shuts down.
+//! connection; it reconnects with backoff ([`keep_connected`]), and `/readyz` says not ready
+//! until it is in step again. It ends when the server shuts down.
 
-use super::bus::redis::{
-    decode_entry, read_tail, Backoff, Health, RedisBus, StreamEvent, BATCH, BLOCK, SNAPSHOT_KEY,
-    STREAM_KEY,
-};
-use super::hub::Hub;
+use super::codec::{decode_entry, read_tail, stream_id, StreamEvent, SNAPSHOT_KEY, STREAM_KEY};
+use super::connection::{keep_connected, Session};
+use super::{bus::BLOCK, RedisBus};
+use crate::server::hub::Hub;
+use crate::wire::health::LinkState;
 use crate::wire::{self, EventId, Payload};
 use redis::aio::MultiplexedConnection;
 use redis::streams::StreamReadReply;
@@ -37,41 +37,33 @@ use tokio_util::sync::CancellationToken;
 
 /// How often a follower that waits for the market looks again.
 const WAIT: Duration = Duration::from_millis(200);
+/// The most events one `XREAD` carries.
+const BATCH: usize = 512;
 
 /// Follows the stream into `hub` until `shutdown`.
 pub async fn run(bus: Arc<RedisBus>, hub: Arc<Hub>, shutdown: CancellationToken) {
-    let mut follower = Follower {
-        bus: &bus,
-        hub: &hub,
-        position: None,
+    let mut task = FollowerTask {
+        follower: Follower {
+            bus: &bus,
+            hub: &hub,
+            position: None,
+        },
+        shutdown: &shutdown,
     };
-    let mut backoff = Backoff::new();
-    while !shutdown.is_cancelled() {
-        bus.set_health(Health::Connecting);
-        let connected = tokio::select! {
-            () = shutdown.cancelled() => break,
-            connected = bus.connect() => connected,
-        };
-        let mut conn = match connected {
-            Ok(conn) => conn,
-            Err(err) => {
-                tracing::debug!(%err, "redis: cannot connect");
-                if !backoff.wait(&shutdown).await {
-                    break;
-                }
-                continue;
-            }
-        };
-        backoff.reset();
-        let outcome = tokio::select! {
-            () = shutdown.cancelled() => break,
-            outcome = follower.follow(&mut conn) => outcome,
-        };
-        if let Err(err) = outcome {
-            tracing::warn!(%err, "redis: the follower lost its connection");
-            if !backoff.wait(&shutdown).await {
-                break;
-            }
+    keep_connected(&bus, &shutdown, &mut task).await;
+}
+
+/// The follower with the shutdown that ends it.
+struct FollowerTask<'a> {
+    follower: Follower<'a>,
+    shutdown: &'a CancellationToken,
+}
+
+impl Session for FollowerTask<'_> {
+    async fn serve(&mut self, conn: &mut MultiplexedConnection) -> RedisResult<()> {
+        tokio::select! {
+            () = self.shutdown.cancelled() => Ok(()),
+            outcome = self.follower.follow(conn) => outcome,
         }
     }
 }
@@ -88,10 +80,10 @@ impl Follower<'_> {
     async fn follow(&mut self, conn: &mut MultiplexedConnection) -> RedisResult<()> {
         loop {
             while !self.sync(conn).await? {
-                self.bus.set_health(Health::Syncing);
+                self.bus.link_ref().set(LinkState::Syncing);
                 tokio::time::sleep(WAIT).await;
             }
-            self.bus.set_health(Health::Ready);
+            self.bus.link_ref().set(LinkState::Ready);
             self.read_live(conn).await?;
         }
     }
@@ -184,7 +176,7 @@ impl Follower<'_> {
                 .arg(u64::try_from(BLOCK.as_millis()).unwrap_or(u64::MAX))
                 .arg("STREAMS")
                 .arg(STREAM_KEY)
-                .arg(super::bus::redis::stream_id(position))
+                .arg(stream_id(position))
                 .query_async(conn)
                 .await?;
             let entries = reply

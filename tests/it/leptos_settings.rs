@@ -1,7 +1,6 @@
 //! Leptos.toml (read by the server binary) must say what Cargo.toml's
 //! `[package.metadata.leptos]` (read by cargo-leptos when it builds) says, or the server
 //! would look for the wasm bundle where the build did not put it.
-#![cfg(feature = "ssr")]
 
 use leptos::config::{get_config_from_str, LeptosOptions};
 

@@ -2,15 +2,13 @@
 //! at every level down to TRACE without it, `/metrics` never shows it, and the diagnostic
 //! stream echoes `Authorization` as `<redacted>`.
 //!
-//! Its own test binary: it installs the process-wide log subscriber, which only one test
-//! per process may do.
-#![cfg(feature = "ssr")]
+//! The server runs on this test's own single-threaded runtime, and the log subscriber is
+//! this thread's default, so the capture holds this server's logs and nothing from the
+//! other tests running in the same process.
 
-mod support;
-
+use crate::support::TestServer;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use support::TestServer;
 
 const TOKEN: &str = "s3cret-admin-token-that-must-not-leak";
 
@@ -32,15 +30,17 @@ impl Write for Capture {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "current_thread")]
 async fn the_admin_token_never_reaches_logs_or_metrics() {
     let capture = Capture::default();
     let writer = capture.clone();
-    tracing_subscriber::fmt()
+    // Held to the end: this thread's logs go to the capture while it lives.
+    let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .with_writer(move || writer.clone())
-        .init();
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
 
     let server = TestServer::start(&["--admin-token", TOKEN]).await;
     let ok = server

@@ -1,6 +1,5 @@
 //! The binary as an operator runs it: a seed replays the same market in another process,
 //! and bad settings stop it with a clear message.
-#![cfg(feature = "ssr")]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};

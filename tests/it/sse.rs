@@ -1,29 +1,10 @@
 //! `/api/sse` against a real server on a loopback port, read as raw bytes and parsed by the
 //! WHATWG rules.
-#![cfg(feature = "ssr")]
 
-mod support;
-
-use support::{Event, Response, TestServer, PATIENCE};
+use crate::support::{assert_gapless, seqs, Event, Response, TestServer, PATIENCE};
 use tickstream::market::NewsDraft;
 use tickstream::wire::sse::Item;
 use tickstream::wire::{Epoch, EventId, Payload};
-
-fn seqs(events: &[Event]) -> Vec<u64> {
-    events.iter().map(|e| e.event_id().seq).collect()
-}
-
-fn assert_gapless(events: &[Event]) {
-    for pair in events.windows(2) {
-        assert_eq!(
-            pair[1].event_id().seq,
-            pair[0].event_id().seq + 1,
-            "gap between {} and {}",
-            pair[0].id,
-            pair[1].id
-        );
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_then_retry_then_snapshot() {
@@ -162,7 +143,7 @@ async fn ids_that_cannot_continue_get_reset_then_snapshot() {
             let Payload::Reset(body) = reset.envelope().payload else {
                 panic!("not a reset: {}", reset.data);
             };
-            assert_eq!(body.reason, reason, "{id}");
+            assert_eq!(body.reason.as_str(), reason, "{id}");
             let snapshot = stream.next_event().await.expect("a snapshot");
             assert_eq!(snapshot.event, "snapshot", "{id}");
             assert_eq!(snapshot.event_id(), latest, "{id}");
@@ -348,7 +329,7 @@ async fn a_stalled_reader_is_reset_and_does_not_delay_a_healthy_one() {
             let Payload::Reset(reset) = event.envelope().payload else {
                 unreachable!()
             };
-            assert_eq!(reset.reason, "lagged");
+            assert_eq!(reset.reason.as_str(), "lagged");
             let snapshot = stalled.next_event().await.expect("snapshot");
             assert_eq!(snapshot.event, "snapshot");
             assert_eq!(snapshot.event_id(), last, "the snapshot is current");
@@ -493,9 +474,9 @@ async fn snapshot_endpoint_health_and_metrics() {
     let mut metrics = server.get("/metrics", &[]).await;
     let text = metrics.body().await;
     assert_eq!(
-        support::metric_value(&text, "tickstream_open_connections{transport=\"sse\"}"),
+        crate::support::metric_value(&text, "tickstream_open_connections{transport=\"sse\"}"),
         1.0
     );
-    assert!(support::metric_value(&text, "tickstream_events_published_total") >= 4.0);
+    assert!(crate::support::metric_value(&text, "tickstream_events_published_total") >= 4.0);
     assert!(text.contains("tickstream_publish_to_write_seconds_bucket"));
 }

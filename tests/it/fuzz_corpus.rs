@@ -1,9 +1,8 @@
 //! The fuzz targets' checks as ordinary tests: every seed and past finding in
 //! `fuzz/seeds/<target>/`, then a few thousand deterministic mutations of them. CI runs this
 //! on stable in seconds; the open-ended coverage-guided runs are `make fuzz` (nightly).
-#![cfg(feature = "ssr")]
 
-#[path = "../fuzz/src/checks.rs"]
+#[path = "../../fuzz/src/checks.rs"]
 mod checks;
 
 use std::path::PathBuf;

@@ -9,13 +9,10 @@
 //! on its own, accepts `retry: +5`, panics on a leading BOM and splits a CRLF that straddles
 //! two chunks; where it departs from the spec like that, the case says so and checks the
 //! spec's answer on our parser only.
-#![cfg(feature = "ssr")]
 
-mod support;
-
+use crate::support::TestServer;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use support::TestServer;
 use tickstream::wire::sse::{heartbeat, Frame, Item, Parser};
 use tickstream::wire::{Epoch, EventId, EventType};
 

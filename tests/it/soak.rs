@@ -9,15 +9,12 @@
 //! Ignored in `cargo test` (it runs for minutes). Settings: `SOAK_SECS` (default 600),
 //! `SOAK_CLIENTS` (default 2000). Bounded: every loop ends at the deadline, and only
 //! 127.0.0.1 is contacted.
-#![cfg(feature = "ssr")]
 
-mod support;
-
+use crate::support::Response;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::Response;
 use tickstream::wire::{decode, EventId, Payload};
 
 const TOKEN: &str = "soak-admin-token";
@@ -293,7 +290,7 @@ async fn settle(addr: std::net::SocketAddr, pid: u32) -> (f64, u64) {
         open = ["sse", "ws", "poll"]
             .iter()
             .map(|t| {
-                support::metric_value(
+                crate::support::metric_value(
                     &metrics,
                     &format!("tickstream_open_connections{{transport=\"{t}\"}}"),
                 )

@@ -3,11 +3,8 @@
 //! the body cap, reaping a client that stops reading, cutting off a slow request head, the
 //! page's Content-Security-Policy and its nonce, and CORS. Every refusal leaves the server
 //! serving.
-#![cfg(feature = "ssr")]
 
-mod support;
-
-use support::{Response, TestServer, PATIENCE};
+use crate::support::{Response, TestServer, PATIENCE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

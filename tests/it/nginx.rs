@@ -1,12 +1,9 @@
 //! The workshop's proxy lesson with a real nginx: through `deploy/nginx/tickstream.conf`
 //! every event arrives as it is published; through the buffered variant it does not.
-#![cfg(feature = "ssr")]
 
-mod support;
-
+use crate::support::nginx::Nginx;
+use crate::support::{Response, TestServer};
 use std::time::Duration;
-use support::nginx::Nginx;
-use support::{Response, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_nginx_every_event_arrives_as_it_is_published() {

@@ -1,32 +1,11 @@
 //! Scaling out with a real redis-server: one market instance (`--role both`) and web
 //! instances (`--role web`) sharing its events through a Redis stream. What a client sees
 //! must not depend on which instance it talks to, or on an instance or Redis going away.
-#![cfg(feature = "ssr")]
 
-#[path = "support/redis.rs"]
-mod redis_server;
-mod support;
-
-use redis_server::RedisServer;
+use crate::support::redis::RedisServer;
+use crate::support::{assert_gapless, seqs, Event, Response, TestServer, PATIENCE};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use support::{Event, Response, TestServer, PATIENCE};
 use tickstream::wire::{EventId, Payload};
-
-fn seqs(events: &[Event]) -> Vec<u64> {
-    events.iter().map(|e| e.event_id().seq).collect()
-}
-
-fn assert_gapless(events: &[Event]) {
-    for pair in events.windows(2) {
-        assert_eq!(
-            pair[1].event_id(),
-            pair[0].event_id().next(),
-            "gap between {} and {}",
-            pair[0].id,
-            pair[1].id
-        );
-    }
-}
 
 async fn market(redis: &RedisServer, extra: &[&str]) -> TestServer {
     let url = redis.url();

@@ -1,12 +1,9 @@
 //! `/api/ws` with a real WebSocket client (tokio-tungstenite): the same envelopes as SSE,
 //! the control messages, the errors, the size limit and resuming.
-#![cfg(feature = "ssr")]
 
-mod support;
-
+use crate::support::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use support::TestServer;
 use tickstream::wire::{self, EventId, Payload};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -26,7 +23,7 @@ async fn connect(server: &TestServer, query: &str) -> Socket {
 /// The next text message, skipping protocol pings.
 async fn next_text(socket: &mut Socket) -> Option<String> {
     loop {
-        let message = tokio::time::timeout(support::PATIENCE, socket.next())
+        let message = tokio::time::timeout(crate::support::PATIENCE, socket.next())
             .await
             .expect("a message within the patience")?;
         match message.expect("a valid frame") {
@@ -80,7 +77,7 @@ async fn hello_snapshot_then_the_same_bytes_as_sse() {
     let mut socket = connect(&server, "").await;
     let hello = next_text(&mut socket).await.expect("hello");
     assert!(
-        matches!(wire::decode(&hello).expect("envelope").payload, Payload::Hello(ref h) if h.transport == "ws")
+        matches!(wire::decode(&hello).expect("envelope").payload, Payload::Hello(ref h) if h.transport.as_str() == "ws")
     );
     let (snapshot, _) = next_envelope(&mut socket).await;
     assert!(matches!(snapshot.payload, Payload::Snapshot(_)));
@@ -212,7 +209,7 @@ async fn resume_replays_exactly_by_message_and_by_query() {
     // An id from another epoch: reset, then a snapshot.
     send(&mut by_message, r#"{"type":"resume","after":"zzz-5"}"#).await;
     let (reset, _) = next_envelope(&mut by_message).await;
-    assert!(matches!(reset.payload, Payload::Reset(ref r) if r.reason == "other_epoch"));
+    assert!(matches!(reset.payload, Payload::Reset(ref r) if r.reason.as_str() == "other_epoch"));
     let (snapshot, _) = next_envelope(&mut by_message).await;
     assert!(matches!(snapshot.payload, Payload::Snapshot(_)));
 }
@@ -227,7 +224,7 @@ async fn oversized_messages_close_with_1009() {
         // The server may close before it has read all of a very large message.
         let _ = socket.send(Message::text(big)).await;
         let close = loop {
-            match tokio::time::timeout(support::PATIENCE, socket.next())
+            match tokio::time::timeout(crate::support::PATIENCE, socket.next())
                 .await
                 .expect("an answer")
             {
@@ -253,7 +250,7 @@ async fn the_server_pings_and_the_lab_can_drop_one_connection() {
         panic!()
     };
     let ping = loop {
-        match tokio::time::timeout(support::PATIENCE, socket.next())
+        match tokio::time::timeout(crate::support::PATIENCE, socket.next())
             .await
             .expect("frames")
         {
@@ -274,7 +271,7 @@ async fn the_server_pings_and_the_lab_can_drop_one_connection() {
         204
     );
     let close = loop {
-        match tokio::time::timeout(support::PATIENCE, socket.next())
+        match tokio::time::timeout(crate::support::PATIENCE, socket.next())
             .await
             .expect("frames")
         {

@@ -2,16 +2,17 @@
 //! a raw HTTP/1.1 client that reads the bytes the server sent — status line, headers,
 //! chunked body — and parses event streams by the WHATWG rules (`wire::sse::Parser`).
 //! Nothing here trusts the server's own types: tests see what a browser would see.
-#![allow(dead_code)] // each test file uses a different part
 
 pub mod nginx;
+pub mod redis;
 
 use clap::Parser as _;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tickstream::server::config::Config;
-use tickstream::server::{self, AppState, Server};
+use tickstream::server::startup::{self, Server};
+use tickstream::server::state::AppState;
 use tickstream::wire::sse::{Item, Parser};
 use tickstream::wire::EventId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,10 +47,10 @@ impl TestServer {
         ];
         args.extend_from_slice(extra);
         let config = Config::try_parse_from(args).expect("valid test flags");
-        let leptos = server::leptos_options(&config).expect("Leptos.toml");
-        let (state, driver) =
-            server::assemble(config, leptos, CancellationToken::new()).expect("assembles");
-        let server = Server::start(state, driver, "127.0.0.1:0".parse().expect("addr"))
+        let leptos = startup::leptos_options(&config).expect("Leptos.toml");
+        let assembled =
+            startup::assemble(config, leptos, CancellationToken::new()).expect("assembles");
+        let server = Server::start(assembled, "127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("starts");
         let Server { addr, state, task } = server;
@@ -364,6 +365,24 @@ pub struct Event {
     pub id: String,
     pub event: String,
     pub data: String,
+}
+
+/// The sequence numbers of `events`, in order.
+pub fn seqs(events: &[Event]) -> Vec<u64> {
+    events.iter().map(|e| e.event_id().seq).collect()
+}
+
+/// Each event's id is the one after the previous event's: same epoch, next sequence.
+pub fn assert_gapless(events: &[Event]) {
+    for pair in events.windows(2) {
+        assert_eq!(
+            pair[1].event_id(),
+            pair[0].event_id().next(),
+            "gap between {} and {}",
+            pair[0].id,
+            pair[1].id
+        );
+    }
 }
 
 impl Event {

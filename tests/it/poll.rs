@@ -1,9 +1,6 @@
 //! `/api/poll` with a real HTTP client (reqwest): snapshots, exact batches, waiting, limits.
-#![cfg(feature = "ssr")]
 
-mod support;
-
-use support::TestServer;
+use crate::support::TestServer;
 use tickstream::wire::batch::{decode_batch, Batch};
 use tickstream::wire::Payload;
 

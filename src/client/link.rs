@@ -1,0 +1,271 @@
+//! The reconnect core every browser transport shares: a [`Link`] is the page's logical
+//! connection to the stream, which outlives any one physical connection.
+//!
+//! An [`Adapter`] knows one way of carrying the stream (an `EventSource`, a `WebSocket`, a
+//! loop of `fetch`es): it opens a connection when the link asks, and reports what happens
+//! through the link. The link does the rest, the same for every transport:
+//!
+//! - the state the page shows (`connecting`, `open`, `reconnecting`, `closed`) and the
+//!   `Reconnected` count;
+//! - the last event id, which every new connection resumes from, and the connection's name
+//!   from its `hello` (for "drop by the server");
+//! - after a loss, a new connection after an exponential backoff with full jitter (reset as
+//!   soon as the stream is heard from again);
+//! - killing the connection as a network failure would, closing it for good, and handing
+//!   over to another adapter (SSE's fallback to long-polling).
+//!
+//! Invariants: at most one reconnect is scheduled at a time; nothing is reported after
+//! [`Link::stop`]; adapters hold the link weakly, so dropping the page's handle frees both.
+
+use super::backoff::{Backoff, Timer};
+use super::{ask_server_to_drop, now_ms};
+use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent, TransportKind};
+use crate::wire::{Envelope, EventId, Payload};
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+/// One way of carrying the stream, driven by a [`Link`].
+pub trait Adapter {
+    /// Which transport this is (what the page says it is using).
+    fn kind(&self) -> TransportKind;
+
+    /// Opens a new connection that resumes after [`Link::last_id`], and reports through
+    /// `link`: [`Link::opened`], [`Link::received`], [`Link::lost`]. Its callbacks hold
+    /// both weakly ([`Callback`]).
+    fn open(self: Rc<Self>, link: &Link);
+
+    /// Closes the current connection, if any, without reporting anything.
+    fn close(&self);
+
+    /// Asks the server to drop this connection; by default by the name its `hello` gave.
+    fn drop_by_server(&self, link: &Link) {
+        if let Some(name) = link.name() {
+            ask_server_to_drop(&name);
+        }
+    }
+}
+
+/// The page's connection to the stream, whatever carries it. Cheap to clone.
+#[derive(Clone)]
+pub struct Link(Rc<Inner>);
+
+/// A [`Link`] held by an adapter's callbacks, which must not keep it alive.
+#[derive(Clone)]
+pub struct WeakLink(Weak<Inner>);
+
+struct Inner {
+    adapter: RefCell<Rc<dyn Adapter>>,
+    on: Rc<dyn Fn(FeedEvent)>,
+    last_id: Cell<Option<EventId>>,
+    /// The current connection's name, from its `hello`.
+    name: RefCell<Option<String>>,
+    backoff: RefCell<Backoff>,
+    /// Lost since it last opened: the next open is a reconnection.
+    lost: Cell<bool>,
+    stopped: Cell<bool>,
+    retry: Timer,
+}
+
+impl Link {
+    /// Starts carrying the stream with `adapter`, resuming after `last_id`.
+    pub fn start(
+        adapter: Rc<dyn Adapter>,
+        last_id: Option<EventId>,
+        on: Rc<dyn Fn(FeedEvent)>,
+    ) -> Link {
+        let link = Link(Rc::new(Inner {
+            adapter: RefCell::new(adapter),
+            on,
+            last_id: Cell::new(last_id),
+            name: RefCell::new(None),
+            backoff: RefCell::new(Backoff::default()),
+            lost: Cell::new(false),
+            stopped: Cell::new(false),
+            retry: Timer::default(),
+        }));
+        link.report(FeedEvent::State(ConnectionState::Connecting));
+        link.adapter().open(&link);
+        link
+    }
+
+    /// A handle for callbacks.
+    pub fn downgrade(&self) -> WeakLink {
+        WeakLink(Rc::downgrade(&self.0))
+    }
+
+    fn adapter(&self) -> Rc<dyn Adapter> {
+        // Cloned out, so that an adapter may call back into the link (even replace itself).
+        self.0.adapter.borrow().clone()
+    }
+
+    /// The id a new connection resumes after.
+    pub fn last_id(&self) -> Option<EventId> {
+        self.0.last_id.get()
+    }
+
+    /// Moves the resume point on past events a filter left out (a poll's `next`).
+    pub fn advance_to(&self, id: EventId) {
+        self.0.last_id.set(Some(id));
+    }
+
+    /// The current connection's name, if its `hello` has arrived.
+    pub fn name(&self) -> Option<String> {
+        self.0.name.borrow().clone()
+    }
+
+    /// Whether the link has been closed for good.
+    pub fn is_stopped(&self) -> bool {
+        self.0.stopped.get()
+    }
+
+    /// Passes something on to the page (a request made, bytes received, a control message).
+    pub fn report(&self, event: FeedEvent) {
+        if !self.is_stopped() {
+            (self.0.on)(event);
+        }
+    }
+
+    /// The connection opened (or a poll succeeded): `open`, and `Reconnected` if it had
+    /// been lost.
+    pub fn opened(&self) {
+        self.report(FeedEvent::State(ConnectionState::Open));
+        if self.0.lost.replace(false) {
+            self.report(FeedEvent::Reconnected);
+        }
+    }
+
+    /// The stream was heard from: the next loss starts again from the shortest delay.
+    pub fn heard(&self) {
+        self.0.backoff.borrow_mut().reset();
+    }
+
+    /// An event arrived as `raw`: remembers its id (and a `hello`'s name) and hands it on.
+    pub fn received(&self, envelope: Envelope, raw: String) {
+        self.heard();
+        if let Some(id) = envelope.id {
+            self.0.last_id.set(Some(id));
+        }
+        if let Payload::Hello(hello) = &envelope.payload {
+            *self.0.name.borrow_mut() = Some(hello.connection.clone());
+            self.report(FeedEvent::Named(hello.connection.clone()));
+        }
+        self.report(FeedEvent::Message {
+            envelope,
+            raw,
+            received_at: now_ms(),
+        });
+    }
+
+    /// The connection is gone: close what is left of it and open a new one after the
+    /// backoff.
+    pub fn lost(&self) {
+        if self.is_stopped() {
+            return;
+        }
+        self.adapter().close();
+        self.0.lost.set(true);
+        self.report(FeedEvent::State(ConnectionState::Reconnecting));
+        let delay = self.0.backoff.borrow_mut().next_delay();
+        let weak = self.downgrade();
+        self.0
+            .retry
+            .set(Duration::from_millis(u64::from(delay)), move || {
+                if let Some(link) = weak.upgrade() {
+                    if !link.is_stopped() {
+                        link.adapter().open(&link);
+                    }
+                }
+            });
+    }
+
+    /// The connection is gone but the browser retries it by itself (an `EventSource`):
+    /// only the page is told.
+    pub fn retrying(&self) {
+        self.0.lost.set(true);
+        self.report(FeedEvent::Request);
+        self.report(FeedEvent::State(ConnectionState::Reconnecting));
+    }
+
+    /// Hands the stream over to another adapter, which resumes where this one stopped.
+    pub fn fall_back(&self, adapter: Rc<dyn Adapter>) {
+        if self.is_stopped() {
+            return;
+        }
+        self.0.retry.cancel();
+        self.adapter().close();
+        let kind = adapter.kind();
+        *self.0.adapter.borrow_mut() = adapter;
+        self.report(FeedEvent::FellBack(kind));
+        self.adapter().open(self);
+    }
+
+    /// Closes the connection for good.
+    pub fn stop(&self) {
+        if self.0.stopped.get() {
+            return;
+        }
+        self.report(FeedEvent::State(ConnectionState::Closed));
+        self.0.stopped.set(true);
+        self.0.retry.cancel();
+        self.adapter().close();
+    }
+}
+
+impl WeakLink {
+    /// The link, if the page still holds it.
+    pub fn upgrade(&self) -> Option<Link> {
+        self.0.upgrade().map(Link)
+    }
+}
+
+/// What an adapter's callbacks (a JS event handler, a timer, a task) hold: the adapter and
+/// its link, both weakly, so that neither is kept alive by a connection it no longer wants.
+pub struct Callback<A> {
+    adapter: Weak<A>,
+    link: WeakLink,
+}
+
+impl<A> Clone for Callback<A> {
+    fn clone(&self) -> Self {
+        Callback {
+            adapter: self.adapter.clone(),
+            link: self.link.clone(),
+        }
+    }
+}
+
+impl<A> Callback<A> {
+    /// A callback of `adapter` on `link`.
+    pub fn new(adapter: &Rc<A>, link: &Link) -> Callback<A> {
+        Callback {
+            adapter: Rc::downgrade(adapter),
+            link: link.downgrade(),
+        }
+    }
+
+    /// Runs `then` if both are still alive and the link has not been stopped.
+    pub fn run(&self, then: impl FnOnce(&Rc<A>, &Link)) {
+        let (Some(adapter), Some(link)) = (self.adapter.upgrade(), self.link.upgrade()) else {
+            return;
+        };
+        if !link.is_stopped() {
+            then(&adapter, &link);
+        }
+    }
+}
+
+impl FeedControl for Link {
+    fn close(&self) {
+        self.stop();
+    }
+
+    fn kill(&self) {
+        // As a network failure would: the link notices and reconnects by itself.
+        self.lost();
+    }
+
+    fn drop_by_server(&self) {
+        self.adapter().drop_by_server(self);
+    }
+}

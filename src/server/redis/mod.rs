@@ -1,0 +1,54 @@
+//! Redis (`--bus redis://HOST:PORT`): one market, several web instances.
+//!
+//! This is the pub/sub pattern of the Flask + Redis seed article, done so that nothing is
+//! lost when a client moves between instances. One **Redis Stream** is both the event log
+//! and the live feed:
+//!
+//! - the instance that runs the market (`--role both`) publishes every event into its own
+//!   in-process bus (its clients see it at once) and queues it for the [`writer`], which
+//!   `XADD`s it with the event's own id as the stream entry id (`EPOCH-SEQ`, epoch in
+//!   decimal) and trims the stream to about `--history` entries;
+//! - every `--role web` instance runs a [`follower`] that reads the stream (`XREAD BLOCK`)
+//!   into its hub, which folds each event into its own view and then fans it out through
+//!   its own in-process bus — the same order as the market's hub.
+//!
+//! Because stream ids *are* event ids, every instance serves the same ids with the same
+//! bytes, a client can resume on any instance, and Redis itself fences the log: `XADD`
+//! refuses an id that is not above the stream's last, so no event is ever written twice or
+//! out of order. Besides the stream, the market keeps its current snapshot in a key (at
+//! most once a second, and only when the stream holds everything the snapshot includes), so
+//! a follower that starts, or that finds a hole in the stream, can start over from it.
+//!
+//! **Why roles, not a lease.** The market is a deterministic state machine whose state (the
+//! random generator's position, volatility, pending news effects, the session) lives in one
+//! process's memory. A lease could move the right to publish to another instance, but not
+//! that state: the new owner would either splice a different market into the same epoch (a
+//! silent discontinuity, which is what epochs exist to prevent) or have to serialize the
+//! whole model into Redis on every step. So one process is the market, chosen by the
+//! operator (`--role both`); the others are `--role web`. An owner key in Redis
+//! (`SET … PX`, renewed every second, released on shutdown) refuses a second market on the
+//! same stream: it stays up but never writes, and its `/readyz` says `conflict`.
+//!
+//! **Outages.** Nothing panics and nothing grows without bound. The writer's queue holds at
+//! most `--history` events; while Redis is away it fills, then further events are dropped
+//! (the market's own clients still get them). Both tasks reconnect with the same backoff
+//! ([`connection`]); the writer skips what the stream already has and writes the rest; a
+//! hole left by dropped events is found by the followers, whose clients then get `reset` +
+//! snapshot. Every task reports its state in the instance's
+//! [`BusLink`](crate::server::link::BusLink), and `/readyz` answers 503 until it is `ready`.
+//!
+//! | file | what |
+//! |---|---|
+//! | [`bus`] | [`RedisBus`]: the in-process fan-out plus the queue to the stream |
+//! | [`codec`] | the keys, and events as stream entries and back |
+//! | [`connection`] | one connection kept open, reconnecting with backoff |
+//! | [`writer`] | the market side: queue → stream, owner key, stored snapshot |
+//! | [`follower`] | the web side: stream → hub, resynchronising after holes |
+
+pub mod bus;
+pub mod codec;
+pub mod connection;
+pub mod follower;
+pub mod writer;
+
+pub use bus::RedisBus;

@@ -1,0 +1,157 @@
+//! What a client may ask for in a stream's or a poll's query string, read once for every
+//! transport: where to resume (`lastEventId`, or a poll's `after`), what to let through
+//! (`symbols`, `types`), how often to send ticks (`conflate`, streams) and how long to wait
+//! (`wait`, polls).
+//!
+//! Invariant: a query is refused as a whole with a 400 that names the parameter at fault,
+//! or accepted as a whole; unknown parameters (cache-busters a proxy or page adds) are
+//! ignored, and so are those of the other kind of request.
+
+use super::filter::Filter;
+use crate::server::error::ApiError;
+use crate::wire::error::param;
+use crate::wire::http::query;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+/// The longest query string accepted.
+const MAX_QUERY_LEN: usize = 2_048;
+/// The accepted range of `conflate=`, in milliseconds.
+const CONFLATE_MS: RangeInclusive<u64> = 10..=60_000;
+/// The longest a poll may wait for news (`wait=`).
+pub const MAX_WAIT_SECS: u64 = 30;
+
+/// Which requests a query belongs to: they share the filters, not the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryKind {
+    /// `/api/sse`, `/api/ws`: `lastEventId`, `conflate`.
+    Stream,
+    /// `/api/poll`: `after`, `wait`.
+    Poll,
+}
+
+/// A stream's or a poll's options.
+#[derive(Debug, Default)]
+pub struct StreamOptions {
+    /// Where to resume, as the client wrote it (`lastEventId` or `after`).
+    pub resume_from: Option<String>,
+    /// What to let through.
+    pub filter: Filter,
+    /// Streams: each symbol's latest tick once per this interval.
+    pub conflate: Option<Duration>,
+    /// Polls: how long to wait when nothing is new (zero: answer at once).
+    pub wait: Duration,
+}
+
+impl StreamOptions {
+    /// Reads a query string; `symbols` are the market's tickers, which `symbols=` must name.
+    pub fn parse(
+        query: Option<&str>,
+        kind: QueryKind,
+        symbols: &[String],
+    ) -> Result<StreamOptions, ApiError> {
+        let mut options = StreamOptions::default();
+        for (name, value) in query_pairs(query)? {
+            match (name.as_str(), kind) {
+                (query::SYMBOLS, _) => options.filter.set_symbols(&value, symbols)?,
+                (query::TYPES, _) => options.filter.set_types(&value)?,
+                (query::LAST_EVENT_ID, QueryKind::Stream) | (query::AFTER, QueryKind::Poll) => {
+                    options.resume_from = Some(value);
+                }
+                (query::CONFLATE, QueryKind::Stream) => {
+                    options.conflate = Some(parse_conflate(&value)?);
+                }
+                (query::WAIT, QueryKind::Poll) => options.wait = parse_wait(&value)?,
+                _ => {}
+            }
+        }
+        Ok(options)
+    }
+}
+
+fn parse_conflate(value: &str) -> Result<Duration, ApiError> {
+    match value.parse::<u64>() {
+        Ok(ms) if CONFLATE_MS.contains(&ms) => Ok(Duration::from_millis(ms)),
+        _ => Err(ApiError::bad_param(
+            query::CONFLATE,
+            format!(
+                "conflate must be a whole number of milliseconds from {} to {}",
+                CONFLATE_MS.start(),
+                CONFLATE_MS.end()
+            ),
+        )),
+    }
+}
+
+fn parse_wait(value: &str) -> Result<Duration, ApiError> {
+    match value.parse::<u64>() {
+        Ok(secs) if secs <= MAX_WAIT_SECS => Ok(Duration::from_secs(secs)),
+        _ => Err(ApiError::bad_param(
+            query::WAIT,
+            format!("wait must be whole seconds from 0 to {MAX_WAIT_SECS}"),
+        )),
+    }
+}
+
+/// Splits a query string into decoded pairs, refusing what cannot be a sane request.
+pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    let Some(query) = query else {
+        return Ok(Vec::new());
+    };
+    if query.len() > MAX_QUERY_LEN {
+        return Err(ApiError::bad_param(
+            param::QUERY,
+            format!("the query string is longer than {MAX_QUERY_LEN} bytes"),
+        ));
+    }
+    serde_urlencoded::from_str(query).map_err(|err| {
+        ApiError::bad_param(
+            param::QUERY,
+            format!("the query string is not valid: {err}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbols() -> Vec<String> {
+        vec!["NOVA".into(), "GRID".into()]
+    }
+
+    #[test]
+    fn each_kind_reads_its_own_parameters_and_shares_the_filters() {
+        let query = Some("lastEventId=z-3&after=z-4&conflate=100&wait=5&symbols=nova&x=1");
+        let stream = StreamOptions::parse(query, QueryKind::Stream, &symbols()).expect("valid");
+        assert_eq!(stream.resume_from.as_deref(), Some("z-3"));
+        assert_eq!(stream.conflate, Some(Duration::from_millis(100)));
+        assert_eq!(stream.wait, Duration::ZERO);
+        assert_eq!(stream.filter.symbols(), Some(&["NOVA".to_owned()][..]));
+        let poll = StreamOptions::parse(query, QueryKind::Poll, &symbols()).expect("valid");
+        assert_eq!(poll.resume_from.as_deref(), Some("z-4"));
+        assert_eq!(poll.conflate, None);
+        assert_eq!(poll.wait, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn refusals_name_the_parameter() {
+        let cases = [
+            ("conflate=5", QueryKind::Stream, "conflate"),
+            ("wait=31", QueryKind::Poll, "wait"),
+            ("symbols=ACME", QueryKind::Poll, "symbols"),
+            ("types=weather", QueryKind::Stream, "types"),
+        ];
+        for (text, kind, param) in cases {
+            let err = StreamOptions::parse(Some(text), kind, &symbols()).expect_err(text);
+            assert_eq!(err.param, Some(param), "{text}");
+        }
+        let long = "x=".to_owned() + &"y".repeat(MAX_QUERY_LEN);
+        let err =
+            StreamOptions::parse(Some(&long), QueryKind::Stream, &symbols()).expect_err("too long");
+        assert_eq!(err.param, Some("query"));
+        // What the other kind of request takes is ignored, not refused.
+        assert!(StreamOptions::parse(Some("wait=x"), QueryKind::Stream, &symbols()).is_ok());
+        assert!(StreamOptions::parse(Some("conflate=x"), QueryKind::Poll, &symbols()).is_ok());
+    }
+}
