@@ -43,7 +43,7 @@ export default defineConfig({
     {
       // From the repository root, where Leptos.toml and target/site are.
       command:
-        `./target/release/tickstream --addr 127.0.0.1:${port} --seed 42 --tick-ms 100 ` +
+        `./target/release/tickstream --addr 127.0.0.1:${port} --seed 42 --step-ms 100 ` +
         `--admin-token ${adminToken}`,
       cwd: "..",
       url: `http://127.0.0.1:${port}/healthz`,

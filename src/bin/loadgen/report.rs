@@ -177,7 +177,7 @@ const METHOD: &str = "## How it is measured\n\n\
   (Nchan). Every message carries `lg#SEQ@MICROS#` — a sequence number and the publisher's \
   send time — and is padded so that the payload a client receives (SSE `data`, WebSocket \
   text) has the same length on both servers (calibrated per cell with one message first). \
-  *default* rate = 4 msg/s, one per default market step (`--tick-ms 250`); *high* rate = 32 \
+  *default* rate = 4 msg/s, one per default market step (`--step-ms 250`); *high* rate = 32 \
   msg/s, what the default 8-symbol market emits (8 ticks per step).\n\
 - **Clients.** `loadgen run` opens N clients of one transport, bound to 127.0.0.1–127.0.0.4 \
   before connecting (each source address has its own ephemeral ports), 200 connecting at a \
