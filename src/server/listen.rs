@@ -14,11 +14,15 @@
 //!   `tickstream_stalled_connections`.
 //! - **Half-open peers**: TCP keep-alive probes an idle connection, and `TCP_USER_TIMEOUT`
 //!   (Linux) aborts one whose sent data stays unacknowledged for twice the write timeout.
+//! - **Wire cost**: every connection is [`Metered`], and each request carries its
+//!   connection's meter, so a request that names a client can claim it
+//!   ([`meter`](super::meter)).
 //!
 //! Invariant: every connection is watched by the graceful-shutdown handle, so when
 //! `shutdown` is cancelled the listener closes and the loop returns once every connection
 //! has finished (streams end themselves on the same signal).
 
+use super::meter::{ConnectionMeter, Metered};
 use super::metrics::Metrics;
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -82,14 +86,13 @@ pub async fn serve(
             },
         };
         configure_socket(&stream, timeouts.write);
-        let io = TokioIo::new(StallGuard::new(
-            stream,
-            timeouts.write,
-            metrics.stalled.clone(),
-        ));
+        let meter = Arc::new(ConnectionMeter::new());
+        let guarded = StallGuard::new(stream, timeouts.write, metrics.stalled.clone());
+        let io = TokioIo::new(Metered::new(guarded, meter.clone()));
         let router = app.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(remote));
+            request.extensions_mut().insert(meter.clone());
             router.clone().oneshot(request.map(axum::body::Body::new))
         });
         let connection = builder

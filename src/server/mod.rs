@@ -14,7 +14,7 @@
 //! Layers, bottom to top (a file imports only from below it):
 //!
 //! 1. settings and leaf services: [`config`], [`clock`], [`error`], [`metrics`],
-//!    [`headers`], [`shutdown`], [`link`], [`view`], [`translate`], [`listen`];
+//!    [`headers`], [`shutdown`], [`link`], [`view`], [`translate`], [`meter`], [`listen`];
 //! 2. the stream: [`bus`], [`hub`], [`limits`], [`driver`], [`redis`];
 //! 3. the shared state of a running server: [`state`];
 //! 4. the handlers: [`transport`], [`admin`], then [`routes`];
@@ -35,6 +35,7 @@ pub mod hub;
 pub mod limits;
 pub mod link;
 pub mod listen;
+pub mod meter;
 pub mod metrics;
 pub mod redis;
 pub mod routes;

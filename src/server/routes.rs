@@ -6,15 +6,18 @@
 //! method, path and status only — never headers, so the admin token cannot reach it.
 
 use super::admin;
+use super::clock;
 use super::error::ApiError;
 use super::headers;
 use super::limits::{self, MaxBody};
+use super::meter;
 use super::state::AppState;
 use super::transport;
 use crate::ui::{shell, App};
 use crate::wire::health::{BusKind, Health, LinkState, Liveness, Readiness, ReadyStatus};
-use crate::wire::http::SNAPSHOT_PATH;
-use axum::extract::State;
+use crate::wire::http::{SNAPSHOT_PATH, TIME_PATH, USAGE_PATH};
+use crate::wire::usage::{ServerTime, WireUsage};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -38,6 +41,8 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::routes(state.config.admin_token.clone()))
         .merge(transport::routes())
         .route(SNAPSHOT_PATH, get(snapshot))
+        .route(&format!("{USAGE_PATH}/{{client}}"), get(usage))
+        .route(TIME_PATH, get(time))
         .route("/api/{*rest}", get(unknown_api).post(unknown_api))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -51,6 +56,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             MaxBody(state.config.max_body_bytes),
             limits::limit_body,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.meters.clone(),
+            meter::claim_connection,
         ));
     let router = match headers::cors(&state.config.cors_origins) {
         Some(cors) => router.layer(cors),
@@ -80,6 +89,25 @@ async fn snapshot(State(app): State<AppState>) -> Response {
         encoded.json.clone(),
     )
         .into_response()
+}
+
+/// `GET /api/usage/{client}`: what a client has cost on the wire, as counted at the socket.
+async fn usage(
+    State(app): State<AppState>,
+    Path(client): Path<String>,
+) -> Result<Json<WireUsage>, ApiError> {
+    app.meters
+        .usage(&client)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no client by that id has made a request here"))
+}
+
+/// `GET /api/time`: the server's clock, for a page's clock-offset estimate. Never cached.
+async fn time() -> Response {
+    let body = Json(ServerTime {
+        now: clock::now_millis(),
+    });
+    ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
 /// `GET /healthz`: the process is alive.

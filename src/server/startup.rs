@@ -15,6 +15,7 @@ use super::driver::Driver;
 use super::hub::Hub;
 use super::limits::StreamLimits;
 use super::listen;
+use super::meter::WireMeters;
 use super::metrics::Metrics;
 use super::redis::{self, RedisBus};
 use super::routes;
@@ -160,6 +161,7 @@ pub fn assemble(
         shutdown,
         instance,
         link,
+        meters: Arc::new(WireMeters::new()),
     };
     Ok(Assembled { state, feeder })
 }

@@ -9,6 +9,7 @@ use super::driver::DriverHandle;
 use super::hub::Hub;
 use super::limits::StreamLimits;
 use super::link::BusLink;
+use super::meter::WireMeters;
 use super::metrics::Metrics;
 use super::shutdown::StreamEnds;
 use axum::extract::FromRef;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub link: Option<Arc<BusLink>>,
     /// Admits streams within `--max-streams` and `--max-streams-per-ip`.
     pub limits: Arc<StreamLimits>,
+    /// What each named client has cost on the wire.
+    pub meters: Arc<WireMeters>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

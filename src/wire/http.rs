@@ -14,6 +14,10 @@ pub const SNAPSHOT_PATH: &str = "/api/snapshot";
 pub const DIAGNOSTIC_PATH: &str = "/.sse";
 /// `DELETE {CONNECTIONS_PATH}/{name}`: the server drops one streaming connection.
 pub const CONNECTIONS_PATH: &str = "/api/connections";
+/// `GET {USAGE_PATH}/{client}`: a client's bytes on the wire.
+pub const USAGE_PATH: &str = "/api/usage";
+/// The server's clock.
+pub const TIME_PATH: &str = "/api/time";
 
 /// The header a reconnecting `EventSource` sends: the last id it saw.
 pub const LAST_EVENT_ID_HEADER: &str = "last-event-id";
@@ -32,6 +36,8 @@ pub mod query {
     pub const AFTER: &str = "after";
     /// Polls: seconds to wait when nothing is new (0 answers at once).
     pub const WAIT: &str = "wait";
+    /// Streams and polls: the id a client counts its wire bytes under.
+    pub const CLIENT: &str = "client";
     /// The market page: which transport carries its stream (`?transport=ws`).
     pub const TRANSPORT: &str = "transport";
 }

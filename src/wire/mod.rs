@@ -8,7 +8,8 @@
 //!
 //! Besides events, it spells every other value that crosses the wire: the closed sets of
 //! words inside payloads ([`values`]), the admin API's requests and replies ([`admin`]), the
-//! error body of every API ([`error`]), the WebSocket commands ([`control`]), the polling
+//! error body of every API ([`error`]), readiness ([`health`]), a client's cost on the wire
+//! and the server's clock ([`usage`]), the WebSocket commands ([`control`]), the polling
 //! batch ([`batch`]), and the paths and query parameter names ([`http`]).
 //!
 //! Invariants kept here:
@@ -28,6 +29,7 @@ pub mod http;
 pub mod id;
 pub mod payload;
 pub mod sse;
+pub mod usage;
 pub mod values;
 
 pub use envelope::{decode, encode, DecodeError, Envelope, Payload};

@@ -25,4 +25,5 @@ mod replay;
 mod secrets;
 mod soak;
 mod sse;
+mod usage;
 mod ws;

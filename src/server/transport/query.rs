@@ -11,6 +11,7 @@ use super::filter::Filter;
 use crate::server::error::ApiError;
 use crate::wire::error::param;
 use crate::wire::http::query;
+use crate::wire::usage::{is_client_id, MAX_CLIENT_ID};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -41,6 +42,8 @@ pub struct StreamOptions {
     pub conflate: Option<Duration>,
     /// Polls: how long to wait when nothing is new (zero: answer at once).
     pub wait: Duration,
+    /// The id the client counts its wire bytes under (see [`crate::server::meter`]).
+    pub client: Option<String>,
 }
 
 impl StreamOptions {
@@ -62,6 +65,7 @@ impl StreamOptions {
                     options.conflate = Some(parse_conflate(&value)?);
                 }
                 (query::WAIT, QueryKind::Poll) => options.wait = parse_wait(&value)?,
+                (query::CLIENT, _) => options.client = Some(parse_client(value)?),
                 _ => {}
             }
         }
@@ -81,6 +85,16 @@ fn parse_conflate(value: &str) -> Result<Duration, ApiError> {
             ),
         )),
     }
+}
+
+fn parse_client(value: String) -> Result<String, ApiError> {
+    if is_client_id(&value) {
+        return Ok(value);
+    }
+    Err(ApiError::bad_param(
+        query::CLIENT,
+        format!("client must be 1 to {MAX_CLIENT_ID} characters of A-Z, a-z, 0-9, - and _"),
+    ))
 }
 
 fn parse_wait(value: &str) -> Result<Duration, ApiError> {
@@ -141,6 +155,7 @@ mod tests {
             ("wait=31", QueryKind::Poll, "wait"),
             ("symbols=ACME", QueryKind::Poll, "symbols"),
             ("types=weather", QueryKind::Stream, "types"),
+            ("client=a%20b", QueryKind::Poll, "client"),
         ];
         for (text, kind, param) in cases {
             let err = StreamOptions::parse(Some(text), kind, &symbols()).expect_err(text);
