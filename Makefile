@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 ADDR ?= 127.0.0.1:3000
 ARGS ?=
 
-.PHONY: setup run dev build test lint fmt clippy rust-test e2e bench fuzz soak clean
+.PHONY: setup run dev build test lint fmt clippy rust-test e2e lab-report bench fuzz soak clean
 
 ## Install every tool the project needs (idempotent).
 setup:
@@ -45,6 +45,11 @@ rust-test:
 ## The Playwright suite, against the release build (run `make build` first).
 e2e:
 	cd end2end && npx playwright test
+
+## The transport lab for LAB_SECONDS (60) in headless Chromium: prints its table and writes it
+## into the README (between the lab-report markers).
+lab-report: setup build
+	cd end2end && npx playwright test --config report/playwright.config.ts
 
 ## The benchmark matrix (tickstream vs Nchan, SSE and WebSocket, 1k and 10k clients) → BENCHMARKS.md.
 bench:

@@ -24,8 +24,39 @@ export class LabPanel {
     return this.root.getByTestId("lab-state");
   }
 
-  async count(stat: "messages" | "requests" | "reconnects" | "gaps"): Promise<number> {
+  async count(stat: "messages" | "requests" | "reconnects" | "gaps" | "resets"): Promise<number> {
     return Number(await this.root.getByTestId(`lab-${stat}`).innerText());
+  }
+
+  /** Bytes on the wire both ways, as the server counted them (0 until the first count). */
+  async wireBytes(): Promise<number> {
+    return Number((await this.root.getByTestId("lab-wire-bytes").getAttribute("data-bytes")) ?? 0);
+  }
+
+  /** Bytes on the wire per message received. */
+  async wirePerMessage(): Promise<number> {
+    return Number(await this.root.getByTestId("lab-wire-per-message").getAttribute("data-value"));
+  }
+
+  /** The id the panel's requests carry (`?client=`), once the server has counted it. */
+  async clientId(): Promise<string> {
+    const wire = this.root.getByTestId("lab-wire-bytes");
+    await expect(wire).toHaveAttribute("data-client", /.+/);
+    return (await wire.getAttribute("data-client")) ?? "";
+  }
+
+  /** The newest event id the panel has seen. */
+  async lastId(): Promise<string> {
+    return (await this.root.getByTestId("lab-last-id").getAttribute("data-value")) ?? "";
+  }
+
+  get activeTransport(): Locator {
+    return this.root.getByTestId("lab-active-transport");
+  }
+
+  /** Stops (or starts again) this panel's transport. */
+  async setRunning(running: boolean): Promise<void> {
+    await this.root.getByTestId("lab-enabled").setChecked(running);
   }
 
   async kill(): Promise<void> {

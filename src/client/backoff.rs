@@ -26,6 +26,17 @@ impl Backoff {
     }
 }
 
+/// Resolves after `delay`.
+pub async fn sleep(delay: std::time::Duration) {
+    let ms = i32::try_from(delay.as_millis()).unwrap_or(i32::MAX);
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// At most one pending timer: setting a new one cancels the old, and so does dropping it.
 #[derive(Default)]
 pub struct Timer(std::cell::RefCell<Option<leptos::prelude::TimeoutHandle>>);

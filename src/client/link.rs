@@ -12,14 +12,20 @@
 //! - after a loss, a new connection after an exponential backoff with full jitter (reset as
 //!   soon as the stream is heard from again);
 //! - killing the connection as a network failure would, closing it for good, and handing
-//!   over to another adapter (SSE's fallback to long-polling).
+//!   over to another adapter (SSE's fallback to long-polling);
+//! - for a metered feed (the transport lab), the client id every request carries
+//!   (`?client=`), and the server's count of its bytes on the wire, read once a second;
+//! - every event's receive time with the page's estimate of the clocks' offset
+//!   ([`clock`](super::clock)).
 //!
 //! Invariants: at most one reconnect is scheduled at a time; nothing is reported after
 //! [`Link::stop`]; adapters hold the link weakly, so dropping the page's handle frees both.
 
-use super::backoff::{Backoff, Timer};
-use super::{ask_server_to_drop, now_ms};
-use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent, TransportKind};
+use super::backoff::{sleep, Backoff, Timer};
+use super::{ask_server_to_drop, clock, now_ms};
+use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent, FeedRequest, TransportKind};
+use crate::wire::http::{query, USAGE_PATH};
+use crate::wire::usage::WireUsage;
 use crate::wire::{Envelope, EventId, Payload};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -54,10 +60,15 @@ pub struct Link(Rc<Inner>);
 #[derive(Clone)]
 pub struct WeakLink(Weak<Inner>);
 
+/// How often a metered link reads its wire cost.
+const USAGE_EVERY: Duration = Duration::from_secs(1);
+
 struct Inner {
     adapter: RefCell<Rc<dyn Adapter>>,
     on: Rc<dyn Fn(FeedEvent)>,
     last_id: Cell<Option<EventId>>,
+    /// The id every request carries when the feed is metered.
+    client: Option<String>,
     /// The current connection's name, from its `hello`.
     name: RefCell<Option<String>>,
     backoff: RefCell<Backoff>,
@@ -68,16 +79,18 @@ struct Inner {
 }
 
 impl Link {
-    /// Starts carrying the stream with `adapter`, resuming after `last_id`.
+    /// Starts carrying the stream with `adapter`, as `request` asks.
     pub fn start(
         adapter: Rc<dyn Adapter>,
-        last_id: Option<EventId>,
+        request: FeedRequest,
         on: Rc<dyn Fn(FeedEvent)>,
     ) -> Link {
+        let client = request.metered.then(|| client_id(request.kind));
         let link = Link(Rc::new(Inner {
             adapter: RefCell::new(adapter),
             on,
-            last_id: Cell::new(last_id),
+            last_id: Cell::new(request.last_id),
+            client,
             name: RefCell::new(None),
             backoff: RefCell::new(Backoff::default()),
             lost: Cell::new(false),
@@ -85,8 +98,30 @@ impl Link {
             retry: Timer::default(),
         }));
         link.report(FeedEvent::State(ConnectionState::Connecting));
+        // Start the clocks' offset estimate now, so it is ready by the first event.
+        let _ = clock::offset();
         link.adapter().open(&link);
+        if link.0.client.is_some() {
+            leptos::task::spawn_local(report_usage(link.downgrade()));
+        }
         link
+    }
+
+    /// `path` with the query `params` and, when metered, the client id. Values must be
+    /// URL-safe as they are (ids, numbers).
+    pub fn url(&self, path: &str, params: &[(&str, String)]) -> String {
+        let client = self.0.client.iter().map(|id| (query::CLIENT, id.clone()));
+        let pairs: Vec<String> = params
+            .iter()
+            .cloned()
+            .chain(client)
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        if pairs.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", pairs.join("&"))
+        }
     }
 
     /// A handle for callbacks.
@@ -154,6 +189,7 @@ impl Link {
             envelope,
             raw,
             received_at: now_ms(),
+            clock: clock::offset(),
         });
     }
 
@@ -210,6 +246,43 @@ impl Link {
         self.0.retry.cancel();
         self.adapter().close();
     }
+}
+
+/// A fresh client id for a metered feed: its transport and a random part.
+fn client_id(kind: TransportKind) -> String {
+    let random = (js_sys::Math::random() * 2f64.powi(48)) as u64;
+    format!("{}-{random:012x}", kind.as_str())
+}
+
+/// Reads the server's count of this link's bytes once a second, while the link lives.
+async fn report_usage(weak: WeakLink) {
+    loop {
+        sleep(USAGE_EVERY).await;
+        let Some(link) = weak.upgrade() else { return };
+        if link.is_stopped() {
+            return;
+        }
+        let Some(client) = link.0.client.clone() else {
+            return;
+        };
+        drop(link); // not held across the request
+        let usage = read_usage(&client).await;
+        if let (Some(link), Some(usage)) = (weak.upgrade(), usage) {
+            link.report(FeedEvent::Wire(usage));
+        }
+    }
+}
+
+async fn read_usage(client: &str) -> Option<WireUsage> {
+    let response = gloo_net::http::Request::get(&format!("{USAGE_PATH}/{client}"))
+        .send()
+        .await
+        .ok()?;
+    // 404 until the server has seen the first request.
+    if !response.ok() {
+        return None;
+    }
+    serde_json::from_str(&response.text().await.ok()?).ok()
 }
 
 impl WeakLink {

@@ -14,14 +14,14 @@
 
 pub mod admin;
 mod backoff;
+pub mod clock;
 pub mod link;
 pub mod poll;
 pub mod sse;
 pub mod ws;
 
-use crate::ui::feed::{FeedEvent, FeedHandle, LiveFeed, TransportKind};
+use crate::ui::feed::{FeedEvent, FeedHandle, FeedRequest, LiveFeed, TransportKind};
 use crate::wire::http::CONNECTIONS_PATH;
-use crate::wire::EventId;
 use link::{Adapter, Link};
 use std::rc::Rc;
 
@@ -30,14 +30,14 @@ pub fn live_feed() -> LiveFeed {
     LiveFeed(start)
 }
 
-fn start(kind: TransportKind, last_id: Option<EventId>, on: Rc<dyn Fn(FeedEvent)>) -> FeedHandle {
-    let adapter: Rc<dyn Adapter> = match kind {
+fn start(request: FeedRequest, on: Rc<dyn Fn(FeedEvent)>) -> FeedHandle {
+    let adapter: Rc<dyn Adapter> = match request.kind {
         TransportKind::Sse => Rc::new(sse::SseAdapter::default()),
         TransportKind::Ws => Rc::new(ws::WsAdapter::default()),
         TransportKind::LongPoll => Rc::new(poll::PollAdapter::new(poll::Mode::Long)),
         TransportKind::ShortPoll => Rc::new(poll::PollAdapter::new(poll::Mode::Short)),
     };
-    FeedHandle::new(Link::start(adapter, last_id, on))
+    FeedHandle::new(Link::start(adapter, request, on))
 }
 
 /// Marks `<body data-hydrated="true">`: from now on, clicks reach the app.

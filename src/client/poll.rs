@@ -102,10 +102,12 @@ impl PollAdapter {
             Mode::Long => LONG_WAIT_SECS,
             Mode::Short => 0,
         };
-        match link.last_id() {
-            Some(id) => format!("{POLL_PATH}?{}={id}&{}={wait}", query::AFTER, query::WAIT),
-            None => format!("{POLL_PATH}?{}={wait}", query::WAIT),
+        let mut params = Vec::new();
+        if let Some(id) = link.last_id() {
+            params.push((query::AFTER, id.to_string()));
         }
+        params.push((query::WAIT, wait.to_string()));
+        link.url(POLL_PATH, &params)
     }
 
     /// One poll came back: deliver its events and ask again, or report the loss.

@@ -2,10 +2,14 @@
 //!
 //! A brand-new `EventSource` sends no `Last-Event-ID`, so each one we create carries the
 //! last id as `?lastEventId=`. While the browser reconnects by itself it sends the header
-//! with the newest id it has seen, which the server prefers. If the stream fails three
-//! times in a row without delivering an event (e.g. a buffering proxy that never passes
-//! anything on), the link falls back to long-polling: the modern form of the seed article's
-//! polyfill advice.
+//! with the newest id it has seen, which the server prefers.
+//!
+//! The link falls back to long-polling — the modern form of the seed article's polyfill
+//! advice: SSE needs no fallback protocol on the server, only a client that notices — when
+//! the stream does not open within [`OPEN_TIMEOUT`] (a buffering proxy that holds the
+//! response back, headers and all), when it opens but says nothing for
+//! [`SILENCE_IS_FAILURE`], or when it fails three times in a row without delivering an
+//! event.
 
 use super::backoff::Timer;
 use super::link::{Adapter, Callback, Link};
@@ -22,6 +26,9 @@ use web_sys::{Event, EventSource, MessageEvent};
 
 /// Failures in a row (with no event in between) before falling back to long-polling.
 const FAILURES_BEFORE_FALLBACK: u32 = 3;
+/// A stream that has not opened this long after it was asked for is held back somewhere:
+/// fall back at once. (The server answers a stream's headers at once.)
+const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 /// An open stream that delivers nothing this long is failing (the server sends its
 /// `hello` and `snapshot` at once).
 const SILENCE_IS_FAILURE: Duration = Duration::from_secs(10);
@@ -31,9 +38,12 @@ const SILENCE_IS_FAILURE: Duration = Duration::from_secs(10);
 pub struct SseAdapter {
     source: RefCell<Option<Connection>>,
     failures: Cell<u32>,
+    /// The stream opened since it was last asked for.
+    opened: Cell<bool>,
     /// An event arrived since the stream last opened.
     heard: Cell<bool>,
-    silence: Timer,
+    /// Fires when the stream has not opened, or not spoken, in time.
+    watchdog: Timer,
 }
 
 /// An `EventSource` with its callbacks; dropping it closes the stream.
@@ -56,10 +66,12 @@ impl Adapter for SseAdapter {
     }
 
     fn open(self: Rc<Self>, link: &Link) {
-        let url = match link.last_id() {
-            Some(id) => format!("{SSE_PATH}?{}={id}", query::LAST_EVENT_ID),
-            None => SSE_PATH.to_owned(),
-        };
+        let resume: Vec<_> = link
+            .last_id()
+            .map(|id| (query::LAST_EVENT_ID, id.to_string()))
+            .into_iter()
+            .collect();
+        let url = link.url(SSE_PATH, &resume);
         link.report(FeedEvent::Request);
         let source = match EventSource::new(&url) {
             Ok(source) => source,
@@ -93,21 +105,37 @@ impl Adapter for SseAdapter {
             _on_error: on_error,
             _on_event: on_event,
         });
+        self.expect_open(link);
     }
 
     fn close(&self) {
-        self.silence.cancel();
+        self.watchdog.cancel();
         self.source.borrow_mut().take();
     }
 }
 
 impl SseAdapter {
+    /// A stream was asked for: it must open within [`OPEN_TIMEOUT`].
+    fn expect_open(self: &Rc<Self>, link: &Link) {
+        self.opened.set(false);
+        let callback = Callback::new(self, link);
+        self.watchdog.set(OPEN_TIMEOUT, move || {
+            callback.run(|this, link| {
+                if !this.opened.get() {
+                    leptos::logging::warn!("the event stream did not open: falling back");
+                    fall_back(link);
+                }
+            });
+        });
+    }
+
     fn opened(self: &Rc<Self>, link: &Link) {
+        self.opened.set(true);
         self.heard.set(false);
         link.opened();
         // A stream that opens but says nothing is as broken as one that fails.
         let callback = Callback::new(self, link);
-        self.silence.set(SILENCE_IS_FAILURE, move || {
+        self.watchdog.set(SILENCE_IS_FAILURE, move || {
             callback.run(|this, link| {
                 if !this.heard.get() {
                     this.failed(link, true);
@@ -116,7 +144,7 @@ impl SseAdapter {
         });
     }
 
-    fn errored(&self, link: &Link) {
+    fn errored(self: &Rc<Self>, link: &Link) {
         let failed_attempt = !self.heard.get();
         let gave_up = self
             .source
@@ -134,6 +162,8 @@ impl SseAdapter {
         link.retrying();
         if self.failures.get() >= FAILURES_BEFORE_FALLBACK {
             fall_back(link);
+        } else {
+            self.expect_open(link);
         }
     }
 

@@ -46,10 +46,12 @@ impl Adapter for WsAdapter {
         let Some(origin) = websocket_origin() else {
             return;
         };
-        let url = match link.last_id() {
-            Some(id) => format!("{origin}{WS_PATH}?{}={id}", query::LAST_EVENT_ID),
-            None => format!("{origin}{WS_PATH}"),
-        };
+        let resume: Vec<_> = link
+            .last_id()
+            .map(|id| (query::LAST_EVENT_ID, id.to_string()))
+            .into_iter()
+            .collect();
+        let url = format!("{origin}{}", link.url(WS_PATH, &resume));
         link.report(FeedEvent::Request); // the upgrade handshake
         let socket = match WebSocket::new(&url) {
             Ok(socket) => socket,

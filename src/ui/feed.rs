@@ -3,6 +3,7 @@
 //! it never touches a socket. Closing the returned [`FeedHandle`] (or dropping it) ends the
 //! connection.
 
+use crate::wire::usage::WireUsage;
 use crate::wire::{Envelope, EventId};
 use std::rc::Rc;
 
@@ -58,6 +59,7 @@ impl TransportKind {
         }
     }
 
+    /// The name a person reads.
     pub fn label(self) -> &'static str {
         match self {
             TransportKind::Sse => "SSE",
@@ -67,8 +69,41 @@ impl TransportKind {
         }
     }
 
+    /// The transport a URL names.
     pub fn from_name(name: &str) -> Option<TransportKind> {
         TransportKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// How far the browser's clock is from the server's, as well as the page can tell: the
+/// server's clock reads `browser + offset_ms`, give or take `uncertainty_ms` (half the
+/// round trip of the best exchange with `/api/time`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockOffset {
+    /// Server clock minus browser clock, in milliseconds.
+    pub offset_ms: f64,
+    /// How wrong the offset may be, either way.
+    pub uncertainty_ms: f64,
+}
+
+/// Publish → receive delay of one event, on one clock.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Latency {
+    /// Milliseconds; may be slightly negative within the uncertainty.
+    pub ms: f64,
+    /// How wrong it may be, either way.
+    pub uncertainty_ms: f64,
+}
+
+impl Latency {
+    /// The delay of an event published at `ts` (server clock) and received at `received_at`
+    /// (browser clock), once the clocks' offset is known.
+    pub fn of(ts: u64, received_at: f64, clock: Option<ClockOffset>) -> Option<Latency> {
+        let clock = clock?;
+        Some(Latency {
+            ms: received_at + clock.offset_ms - ts as f64,
+            uncertainty_ms: clock.uncertainty_ms,
+        })
     }
 }
 
@@ -78,11 +113,13 @@ impl TransportKind {
 #[allow(clippy::large_enum_variant)]
 pub enum FeedEvent {
     /// An event arrived. `raw` is the frame as received (for SSE, as `EventSource` hands
-    /// it over: its fields reassembled); `received_at` is milliseconds since the Unix epoch.
+    /// it over: its fields reassembled); `received_at` is milliseconds since the Unix epoch
+    /// on the browser's clock, `clock` how that clock relates to the server's (once known).
     Message {
         envelope: Envelope,
         raw: String,
         received_at: f64,
+        clock: Option<ClockOffset>,
     },
     /// Something arrived that is not an event (a WebSocket pong or error message).
     Control {
@@ -99,6 +136,9 @@ pub enum FeedEvent {
     Named(String),
     /// The transport kept failing and handed over to another.
     FellBack(TransportKind),
+    /// What this connection has cost on the wire so far, as the server counted it (only
+    /// for a metered feed).
+    Wire(WireUsage),
 }
 
 /// What the UI can do to a running transport.
@@ -135,20 +175,27 @@ impl Drop for FeedHandle {
     }
 }
 
-/// Starts a transport, resuming after `last_id`, reporting to `on`.
-pub type StartFeed = fn(TransportKind, Option<EventId>, Rc<dyn Fn(FeedEvent)>) -> FeedHandle;
+/// What the UI asks of a new feed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeedRequest {
+    /// Which transport.
+    pub kind: TransportKind,
+    /// Resume after this id (the page's snapshot), or start with a snapshot.
+    pub last_id: Option<EventId>,
+    /// Count this feed's bytes on the wire and report them ([`FeedEvent::Wire`]).
+    pub metered: bool,
+}
+
+/// Starts a transport, reporting to `on`.
+pub type StartFeed = fn(FeedRequest, Rc<dyn Fn(FeedEvent)>) -> FeedHandle;
 
 /// The browser build's transports, provided as context (absent on the server).
 #[derive(Clone, Copy)]
 pub struct LiveFeed(pub StartFeed);
 
 impl LiveFeed {
-    pub fn start(
-        &self,
-        kind: TransportKind,
-        last_id: Option<EventId>,
-        on: Rc<dyn Fn(FeedEvent)>,
-    ) -> FeedHandle {
-        (self.0)(kind, last_id, on)
+    /// Starts a transport as `request` asks, reporting to `on`.
+    pub fn start(&self, request: FeedRequest, on: Rc<dyn Fn(FeedEvent)>) -> FeedHandle {
+        (self.0)(request, on)
     }
 }

@@ -1,6 +1,7 @@
 //! How numbers are shown: prices from cents, signed changes, percentages. Direction is
 //! always spelled with an arrow as well as a colour, so it never rests on colour alone.
 
+use super::feed::Latency;
 use crate::wire::Cents;
 
 /// `12345` → `"123.45"`.
@@ -60,6 +61,28 @@ pub fn direction(change: Cents) -> &'static str {
         1 => "up",
         -1 => "down",
         _ => "flat",
+    }
+}
+
+/// A latency as the page shows it: `12 ms ± 1`. A negative value inside its uncertainty is
+/// shown as it is, never clamped to zero.
+pub fn latency(latency: Latency) -> String {
+    format!(
+        "{:.0} ms ± {:.0}",
+        latency.ms,
+        latency.uncertainty_ms.ceil()
+    )
+}
+
+/// A byte count as a person reads it: `812 B`, `14.2 KiB`, `3.1 MiB`.
+pub fn bytes(count: u64) -> String {
+    let count = count as f64;
+    if count < 1024.0 {
+        format!("{count:.0} B")
+    } else if count < 1024.0 * 1024.0 {
+        format!("{:.1} KiB", count / 1024.0)
+    } else {
+        format!("{:.1} MiB", count / (1024.0 * 1024.0))
     }
 }
 

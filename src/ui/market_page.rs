@@ -4,7 +4,7 @@
 //! transport named in the URL (`?transport=ws`, SSE by default).
 
 use super::chart::Chart;
-use super::feed::{FeedHandle, LiveFeed, TransportKind};
+use super::feed::{FeedHandle, FeedRequest, LiveFeed, TransportKind};
 use super::instructor::InstructorPanel;
 use super::news_feed::NewsFeed;
 use super::session_banner::SessionBanner;
@@ -12,6 +12,7 @@ use super::status_bar::StatusBar;
 use super::store::MarketStore;
 use super::theme::ThemeToggle;
 use super::watchlist::Watchlist;
+use crate::wire::http::query;
 use crate::wire::Snapshot;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -28,11 +29,12 @@ pub fn MarketPage() -> impl IntoView {
     let chosen = move || {
         query
             .read()
-            .get("transport")
+            .get(query::TRANSPORT)
             .and_then(|name| TransportKind::from_name(&name))
             .unwrap_or_default()
     };
     store.transport.set(chosen());
+    store.active.set(chosen());
     if let Some(feed) = use_context::<LiveFeed>() {
         // Effects run only in the browser, after hydration. A new choice in the URL closes
         // the old connection (dropping its handle) and opens the new one where it left off.
@@ -41,8 +43,14 @@ pub fn MarketPage() -> impl IntoView {
             let kind = chosen();
             running.set_value(None);
             store.transport.set(kind);
+            store.active.set(kind);
             let on = Rc::new(move |event| store.on_feed(event));
-            let handle = feed.start(kind, store.last_id.get_untracked(), on);
+            let request = FeedRequest {
+                kind,
+                last_id: store.last_id.get_untracked(),
+                metered: false,
+            };
+            let handle = feed.start(request, on);
             running.set_value(Some(handle));
         });
     }

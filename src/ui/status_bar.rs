@@ -1,8 +1,14 @@
-//! The status bar: connection state, transport switch, session, last event id, events
-//! received, messages per second, latency and reconnects.
+//! The status bar: connection state, transport switch and the transport actually in use,
+//! session, last event id, events received, messages per second, latency, reconnects and
+//! resets.
+//!
+//! Only the connection pill is a live region: a screen reader hears "reconnecting" and
+//! "open", not counters that change several times a second.
 
 use super::feed::TransportKind;
+use super::format;
 use super::store::MarketStore;
+use crate::wire::http::query;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
@@ -44,15 +50,23 @@ pub fn StatusBar() -> impl IntoView {
     });
     let latency = move || {
         store
-            .latency_ms
+            .latency
             .get()
-            .map_or_else(|| "—".to_owned(), |ms| format!("{ms:.0} ms"))
+            .map_or_else(|| "—".to_owned(), format::latency)
+    };
+    let active = move || {
+        let (chosen, active) = (store.transport.get(), store.active.get());
+        if chosen == active {
+            active.as_str().to_owned()
+        } else {
+            format!("{} (fallback from {})", active.as_str(), chosen.label())
+        }
     };
     let navigate = use_navigate();
     let switch = move |ev: leptos::ev::Event| {
         let choice = event_target_value(&ev);
         if let Some(kind) = TransportKind::from_name(&choice) {
-            let url = format!("?transport={}", kind.as_str());
+            let url = format!("?{}={}", query::TRANSPORT, kind.as_str());
             navigate(
                 &url,
                 NavigateOptions {
@@ -64,8 +78,8 @@ pub fn StatusBar() -> impl IntoView {
         }
     };
     view! {
-        <div class="status-bar" role="status">
-            <span class="pill" data-testid="connection-status" data-state=state>
+        <div class="status-bar">
+            <span class="pill" role="status" data-testid="connection-status" data-state=state>
                 <span class="dot" aria-hidden="true"></span>
                 {state}
             </span>
@@ -87,15 +101,34 @@ pub fn StatusBar() -> impl IntoView {
                         .collect_view()}
                 </select>
             </label>
+            <span class="field">
+                "Using "
+                <strong data-testid="transport-active" data-value=move || store.active.get().as_str()>
+                    {active}
+                </strong>
+            </span>
             <span class="field">"Session " <strong data-testid="market-state">{session}</strong></span>
             <span class="field">"Last id " <code data-testid="last-event-id">{last_id}</code></span>
             <span class="field">
                 "Events " <strong data-testid="events-received">{move || store.received.get()}</strong>
             </span>
             <span class="field">"Rate " <strong data-testid="message-rate">{move || format!("{}/s", rate.get())}</strong></span>
-            <span class="field">"Latency " <strong data-testid="latency">{latency}</strong></span>
+            <span class="field">
+                "Latency "
+                <strong
+                    data-testid="latency"
+                    data-value=move || store.latency.get().map(|l| format!("{:.1}", l.ms))
+                    data-uncertainty=move || store.latency.get().map(|l| format!("{:.1}", l.uncertainty_ms))
+                    title="Server publish time to browser receive time, on one clock: the browser's clock is corrected by its measured offset from the server's, to within ± half the best round trip"
+                >
+                    {latency}
+                </strong>
+            </span>
             <span class="field">
                 "Reconnects " <strong data-testid="reconnects">{move || store.reconnects.get()}</strong>
+            </span>
+            <span class="field" title="Times the stream could not be resumed and a fresh snapshot replaced the page's state: events were skipped">
+                "Resets " <strong data-testid="resets">{move || store.resets.get()}</strong>
             </span>
         </div>
     }

@@ -7,7 +7,7 @@
 //! (same epoch, sequence not newer), so a transport that replays a little too much never
 //! shows a point twice.
 
-use super::feed::{ConnectionState, FeedEvent, TransportKind};
+use super::feed::{ConnectionState, FeedEvent, Latency, TransportKind};
 use super::history::History;
 use crate::wire::{Envelope, EventId, MarketStatus, News, Payload, Point, Quote, Snapshot};
 use leptos::prelude::*;
@@ -38,14 +38,22 @@ pub struct MarketStore {
     pub history_version: RwSignal<u64>,
     /// The newest event applied; the transports resume from it.
     pub last_id: RwSignal<Option<EventId>>,
+    /// Where the connection stands.
     pub connection: RwSignal<ConnectionState>,
+    /// The transport the page asked for (the URL's `?transport=`).
     pub transport: RwSignal<TransportKind>,
+    /// The transport actually carrying the stream (another after a fallback).
+    pub active: RwSignal<TransportKind>,
     /// Events applied since the page loaded.
     pub received: RwSignal<u64>,
     /// Times the connection came back after a loss.
     pub reconnects: RwSignal<u32>,
-    /// Publish → receive delay of the latest event, in milliseconds.
-    pub latency_ms: RwSignal<Option<f64>>,
+    /// Times the server said the page's history could not be continued (`reset`): each one
+    /// means events were skipped and a fresh snapshot replaced the state.
+    pub resets: RwSignal<u32>,
+    /// Publish → receive delay of the latest event, on one clock (once the clocks' offset
+    /// is known).
+    pub latency: RwSignal<Option<Latency>>,
     /// Quotes that arrived since the last frame, waiting to be shown.
     pending: StoredValue<Pending>,
 }
@@ -70,9 +78,11 @@ impl MarketStore {
             last_id: RwSignal::new(None),
             connection: RwSignal::new(ConnectionState::Connecting),
             transport: RwSignal::new(TransportKind::default()),
+            active: RwSignal::new(TransportKind::default()),
             received: RwSignal::new(0),
             reconnects: RwSignal::new(0),
-            latency_ms: RwSignal::new(None),
+            resets: RwSignal::new(0),
+            latency: RwSignal::new(None),
             pending: StoredValue::new(Pending::default()),
         };
         if let Some(snapshot) = snapshot {
@@ -87,21 +97,29 @@ impl MarketStore {
             FeedEvent::Message {
                 envelope,
                 received_at,
+                clock,
                 ..
             } => {
-                if !matches!(envelope.payload, Payload::Hello(_)) {
-                    self.latency_ms
-                        .set(Some((received_at - envelope.ts as f64).max(0.0)));
+                match envelope.payload {
+                    // Not market events: no publish time to measure from.
+                    Payload::Hello(_) | Payload::Snapshot(_) => {}
+                    Payload::Reset(_) => self.resets.update(|n| *n += 1),
+                    _ => {
+                        if let Some(latency) = Latency::of(envelope.ts, received_at, clock) {
+                            self.latency.set(Some(latency));
+                        }
+                    }
                 }
                 self.apply(envelope);
             }
             FeedEvent::State(state) => self.connection.set(state),
             FeedEvent::Reconnected => self.reconnects.update(|n| *n += 1),
-            FeedEvent::FellBack(kind) => self.transport.set(kind),
+            FeedEvent::FellBack(kind) => self.active.set(kind),
             FeedEvent::Control { .. }
             | FeedEvent::Bytes(_)
             | FeedEvent::Request
-            | FeedEvent::Named(_) => {}
+            | FeedEvent::Named(_)
+            | FeedEvent::Wire(_) => {}
         }
     }
 
