@@ -13,7 +13,9 @@
 use super::bus::{Bus, Published, Subscription};
 use super::metrics::Metrics;
 use super::view::MarketView;
-use crate::wire::{self, sse::Frame, Epoch, EventId, Payload, Reset, ResetReason, Snapshot};
+use crate::wire::{
+    self, sse::Frame, Epoch, EventId, EventNaming, Payload, Reset, ResetReason, Snapshot,
+};
 use bytes::Bytes;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -44,6 +46,17 @@ pub struct Encoded {
     pub json: Bytes,
     /// The complete SSE message.
     pub sse: Bytes,
+}
+
+impl Encoded {
+    /// The SSE message as a stream that names its events, or not, sends it (an unnamed copy
+    /// is made per call: only the lesson's `?events=unnamed` streams ask for it).
+    pub fn sse_as(&self, naming: EventNaming) -> Bytes {
+        match naming {
+            EventNaming::Named => self.sse.clone(),
+            EventNaming::Unnamed => Bytes::from(wire::sse::unnamed(&self.sse)),
+        }
+    }
 }
 
 impl Hub {
@@ -85,14 +98,14 @@ impl Hub {
         state.last_ts = ts;
         state.snapshot = None;
         // Still under the lock, so the bus sees events in id order.
-        self.bus.publish(Arc::new(Published {
+        self.bus.publish(Arc::new(Published::new(
             id,
-            kind: payload.event_type(),
+            payload.event_type(),
             ts,
             symbols,
-            json: encoded.json,
-            sse: encoded.sse,
-        }));
+            encoded.json,
+            encoded.sse,
+        )));
         self.metrics.events_published.inc();
         id
     }
@@ -122,14 +135,14 @@ impl Hub {
             state.last_ts = ts;
             state.snapshot = None;
         }
-        self.bus.publish(Arc::new(Published {
+        self.bus.publish(Arc::new(Published::new(
             id,
             kind,
             ts,
             symbols,
-            json: Bytes::from(json),
-            sse: Bytes::from(sse),
-        }));
+            Bytes::from(json),
+            Bytes::from(sse),
+        )));
         self.metrics.events_published.inc();
     }
 

@@ -38,6 +38,8 @@ pub mod query {
     pub const WAIT: &str = "wait";
     /// Streams and polls: the id a client counts its wire bytes under.
     pub const CLIENT: &str = "client";
+    /// SSE: `named` (the default) or `unnamed` events (see `EventNaming`).
+    pub const EVENTS: &str = "events";
     /// The market page: which transport carries its stream (`?transport=ws`).
     pub const TRANSPORT: &str = "transport";
 }

@@ -36,7 +36,7 @@ pub use envelope::{decode, encode, DecodeError, Envelope, Payload};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use id::{Epoch, EventId, EventIdError};
 pub use payload::*;
-pub use values::{ResetReason, Scenario, Sentiment, SessionState, Transport};
+pub use values::{EventNaming, ResetReason, Scenario, Sentiment, SessionState, Transport};
 
 /// The protocol version carried in every envelope's `v` field. Bump it on any incompatible
 /// change to the envelope or a payload.

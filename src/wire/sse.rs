@@ -77,6 +77,13 @@ impl Frame {
         self
     }
 
+    /// The fields written so far, without the blank line that would dispatch them: the
+    /// start of a block another frame finishes (a stream's first `retry:`), or a comment
+    /// line on its own (a heartbeat).
+    pub fn lines(self) -> String {
+        self.text
+    }
+
     /// Ends the message with the blank line that dispatches it.
     pub fn finish(mut self) -> String {
         self.text.push('\n');
@@ -93,8 +100,26 @@ impl Frame {
 
 /// The comment a stream sends when it has had nothing to say for a while, so that proxies
 /// and browsers keep an idle connection open.
+///
+/// A comment line and no blank line after it: the spec ignores the comment either way, but
+/// a blank line ends an (empty) event, and some popular readers (fetch-event-source,
+/// httpx-sse) hand that on as a message with empty data, which then fails `JSON.parse`.
+/// Inside the next event's block, the comment is read and ignored as the spec says.
 pub fn heartbeat() -> String {
-    Frame::new().comment("keep-alive").finish()
+    Frame::new().comment("keep-alive").lines()
+}
+
+/// The same message without its `event:` line, so that a browser dispatches it as a plain
+/// `message` (`?events=unnamed`). Safe on our own frames: no value can start a line of its
+/// own (see the module's invariant), so every line that starts with `event:` is the field.
+pub fn unnamed(frame: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(frame.len());
+    for line in frame.split_inclusive(|b| *b == b'\n') {
+        if !line.starts_with(b"event:") {
+            out.extend_from_slice(line);
+        }
+    }
+    out
 }
 
 /// Splits on CRLF, CR and LF alike: the three line endings of the event-stream grammar.
@@ -291,7 +316,41 @@ mod tests {
             frame,
             "retry: 3000\nid: z-9\nevent: tick\ndata: {\"a\":1}\n\n"
         );
-        assert_eq!(heartbeat(), ": keep-alive\n\n");
+        assert_eq!(heartbeat(), ": keep-alive\n");
+    }
+
+    #[test]
+    fn a_heartbeat_dispatches_nothing_even_between_events() {
+        let stream = format!(
+            "{}data: a\n\n{}{}data: b\n\n",
+            heartbeat(),
+            heartbeat(),
+            heartbeat()
+        );
+        let events: Vec<Item> = parse_all(&[stream.as_bytes()])
+            .into_iter()
+            .filter(|item| matches!(item, Item::Event { .. }))
+            .collect();
+        assert_eq!(
+            events,
+            vec![event("", "message", "a"), event("", "message", "b")]
+        );
+    }
+
+    #[test]
+    fn an_unnamed_frame_is_the_same_message_as_message() {
+        let hostile = "x\nevent: forged";
+        let frame = Frame::new()
+            .id(EventId::new(Epoch(35), 9))
+            .event(EventType::Tick)
+            .data(hostile)
+            .finish();
+        let plain = String::from_utf8(unnamed(frame.as_bytes())).expect("UTF-8");
+        assert_eq!(plain, "id: z-9\ndata: x\ndata: event: forged\n\n");
+        assert_eq!(
+            parse_all(&[plain.as_bytes()]),
+            vec![event("z-9", "message", hostile)]
+        );
     }
 
     #[test]

@@ -133,6 +133,16 @@ wire_values! {
     }
 }
 
+wire_values! {
+    /// How an SSE stream names its events (`?events=`).
+    pub enum EventNaming {
+        /// `event: tick`, `event: news`…: a page listens with `addEventListener("tick", …)`.
+        Named = "named",
+        /// No `event:` line: every event arrives as a `message`, for `onmessage`.
+        Unnamed = "unnamed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

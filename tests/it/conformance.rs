@@ -212,7 +212,10 @@ async fn a_real_stream_reads_the_same_through_the_independent_parser() {
             }
         }
     }
-    assert!(raw.starts_with(b"retry: 2000\n\n"), "retry comes first");
+    assert!(
+        raw.starts_with(b"retry: 2000\nevent: hello\n"),
+        "retry comes first, in the hello's block"
+    );
     let cut = raw
         .windows(2)
         .rposition(|w| w == b"\n\n")
@@ -259,5 +262,5 @@ async fn a_real_stream_reads_the_same_through_the_independent_parser() {
         "{}",
         request.2
     );
-    assert!(request.2.contains("\nx-two: a"), "{}", request.2);
+    assert!(request.2.contains("\nX-Two: a"), "{}", request.2);
 }

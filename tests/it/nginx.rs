@@ -32,10 +32,58 @@ async fn through_nginx_every_event_arrives_as_it_is_published() {
     diagnostic.next_event().await.expect("server");
     let request = diagnostic.next_event().await.expect("request");
     assert!(
-        request.data.contains("x-forwarded-for: 127.0.0.1"),
+        request.data.contains("X-Forwarded-For: 127.0.0.1"),
         "{}",
         request.data
     );
+}
+
+/// What `GET /.sse` prints through a proxy, in the shape of jmalloc/echo-server (the
+/// article's server) for `curl -N http://host/.sse`: `<…>` stands for a value that must
+/// differ from run to run (a host name, an address, a time, a client's name).
+const ECHO_SERVER_TRANSCRIPT: &str = include_str!("fixtures/echo-server-sse.txt");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_diagnostic_stream_through_nginx_reads_as_the_article_prints_it() {
+    let server = TestServer::start(&[]).await;
+    let nginx = Nginx::start("tickstream.conf", server.addr);
+    let mut stream = Response::get(
+        nginx.addr,
+        "/.sse",
+        &[("User-Agent", "curl/8.5.0"), ("Accept", "*/*")],
+    )
+    .await;
+    assert_eq!(stream.status, 200, "{}", nginx.log());
+    assert_eq!(stream.header("access-control-allow-origin"), Some("*"));
+    let mut raw = String::new();
+    while !raw.contains("id: 4\n\n") {
+        let bytes = stream.next_body_bytes().await;
+        assert!(!bytes.is_empty(), "the stream went on: {raw}");
+        raw.push_str(&String::from_utf8(bytes).expect("UTF-8"));
+    }
+    let ours: Vec<&str> = raw.split_inclusive('\n').collect();
+    let theirs: Vec<&str> = ECHO_SERVER_TRANSCRIPT.split_inclusive('\n').collect();
+    assert_eq!(ours.len(), theirs.len(), "line count:\n{raw}");
+    for (line, (ours, theirs)) in ours.iter().zip(&theirs).enumerate() {
+        match theirs.split_once('<') {
+            // A value that differs: the same field, something in it.
+            Some((prefix, _)) => assert!(
+                ours.starts_with(prefix) && ours.trim_end().len() > prefix.trim_end().len(),
+                "line {}: {ours:?} is not {theirs:?}",
+                line + 1
+            ),
+            None => assert_eq!(ours, theirs, "line {}", line + 1),
+        }
+    }
+    let times: Vec<&str> = raw
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter(|data| humantime::parse_rfc3339(data).is_ok())
+        .collect();
+    assert_eq!(times.len(), 2, "two times, RFC 3339 to the second: {raw}");
+    assert!(times
+        .iter()
+        .all(|t| t.len() == "2026-11-30T01:02:03Z".len()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,7 +67,7 @@ async fn the_admin_token_never_reaches_logs_or_metrics() {
         }
     }
     let echo = request_echo.unwrap_or_default();
-    assert!(echo.contains("authorization: <redacted>"), "{echo}");
+    assert!(echo.contains("Authorization: <redacted>"), "{echo}");
     assert!(!echo.contains(TOKEN), "{echo}");
 
     let metrics = server.get("/metrics", &[]).await.body().await;

@@ -186,6 +186,60 @@ async fn an_idle_stream_sends_heartbeats() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_block_of_the_stream_is_an_event() {
+    // Readers such as fetch-event-source and httpx-sse turn a block without data (a lone
+    // `retry:`, a comment followed by a blank line) into an empty message, which then fails
+    // `JSON.parse`. The spec ignores such blocks; we send none.
+    let server = TestServer::start(&["--heartbeat-secs", "1"]).await;
+    let mut stream = server.get("/api/sse", &[]).await;
+    let mut raw = String::new();
+    let mut heartbeats = 0;
+    while heartbeats < 2 {
+        let bytes = stream.next_body_bytes().await;
+        let text = String::from_utf8(bytes).expect("UTF-8");
+        heartbeats += text.matches(": keep-alive").count();
+        raw.push_str(&text);
+    }
+    let last = server.step(2).await;
+    while !raw.contains(&format!("id: {last}\n")) || !raw.ends_with("\n\n") {
+        raw.push_str(&String::from_utf8(stream.next_body_bytes().await).expect("UTF-8"));
+    }
+    assert!(
+        raw.starts_with("retry: 2000\nevent: hello\ndata: "),
+        "{raw:.80}"
+    );
+    for block in raw.trim_end_matches('\n').split("\n\n") {
+        assert!(
+            block.lines().any(|line| line.starts_with("data: ")),
+            "a block without data: {block:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unnamed_events_arrive_as_messages_with_the_same_ids_and_data() {
+    let server = TestServer::start(&[]).await;
+    server.step(2).await;
+    let mut named = server.get("/api/sse", &[]).await;
+    let mut unnamed = server.get("/api/sse?events=unnamed", &[]).await;
+    let last = server.step(3).await;
+    let named = named.events_until(last).await;
+    let mut unnamed = unnamed.events_until(last).await;
+    // Unnamed, the `hello` is a message too (the reader only sets named ones aside).
+    let hello = unnamed.remove(0);
+    assert!(hello.data.contains("\"type\":\"hello\""), "{}", hello.data);
+    assert_eq!(named.len(), unnamed.len());
+    assert!(unnamed.iter().all(|event| event.event == "message"));
+    assert!(named.iter().all(|event| event.event != "message"));
+    for (a, b) in named.iter().zip(&unnamed) {
+        assert_eq!((&a.id, &a.data), (&b.id, &b.data));
+    }
+    let mut refused = server.get("/api/sse?events=maybe", &[]).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body().await.contains("\"param\":\"events\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_thin_the_live_stream_and_bad_values_get_400() {
     let server = TestServer::start(&[]).await;
     let mut filtered = server
@@ -436,9 +490,13 @@ async fn the_diagnostic_stream_echoes_the_request_and_ticks() {
     assert_eq!(request.event, "request");
     let lines: Vec<&str> = request.data.lines().collect();
     assert_eq!(lines[0], "GET /.sse HTTP/1.1");
-    assert!(lines.contains(&"x-workshop: lab 1"), "{lines:?}");
-    assert!(lines.contains(&"accept: text/event-stream"), "{lines:?}");
-    for expected_id in 1..=2 {
+    assert_eq!(lines[1], "");
+    assert!(lines[2].starts_with("Host: 127.0.0.1:"), "{lines:?}");
+    assert!(lines.contains(&"X-Workshop: lab 1"), "{lines:?}");
+    assert!(lines.contains(&"Accept: text/event-stream"), "{lines:?}");
+    assert_eq!(first.id, "1");
+    assert_eq!(request.id, "2");
+    for expected_id in 3..=4 {
         let time = stream.next_event().await.expect("time event");
         assert_eq!(time.event, "time");
         assert_eq!(time.id, expected_id.to_string());

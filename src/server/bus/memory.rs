@@ -131,14 +131,14 @@ mod tests {
     const EPOCH: Epoch = Epoch(7);
 
     fn event(seq: u64) -> Arc<Published> {
-        Arc::new(Published {
-            id: EventId::new(EPOCH, seq),
-            kind: EventType::Tick,
-            ts: seq,
-            symbols: vec![],
-            json: Bytes::new(),
-            sse: Bytes::new(),
-        })
+        Arc::new(Published::new(
+            EventId::new(EPOCH, seq),
+            EventType::Tick,
+            seq,
+            vec![],
+            Bytes::new(),
+            Bytes::new(),
+        ))
     }
 
     fn replayed(start: Start) -> Vec<u64> {
@@ -198,14 +198,14 @@ mod tests {
     }
 
     fn event_of(epoch: Epoch, seq: u64) -> Arc<Published> {
-        Arc::new(Published {
-            id: EventId::new(epoch, seq),
-            kind: EventType::Tick,
-            ts: seq,
-            symbols: vec![],
-            json: Bytes::new(),
-            sse: Bytes::new(),
-        })
+        Arc::new(Published::new(
+            EventId::new(epoch, seq),
+            EventType::Tick,
+            seq,
+            vec![],
+            Bytes::new(),
+            Bytes::new(),
+        ))
     }
 
     #[tokio::test]

@@ -18,9 +18,9 @@
 
 pub mod memory;
 
-use crate::wire::{EventId, EventType, ResetReason};
+use crate::wire::{sse, EventId, EventNaming, EventType, ResetReason};
 use bytes::Bytes;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::{broadcast, watch};
 
 /// One event, encoded once for every transport and shared by every connection.
@@ -38,6 +38,41 @@ pub struct Published {
     pub json: Bytes,
     /// The complete SSE message, blank line included.
     pub sse: Bytes,
+    /// The SSE message without its `event:` line, made on first use and then shared.
+    unnamed: OnceLock<Bytes>,
+}
+
+impl Published {
+    /// An event as the hub encoded it.
+    pub fn new(
+        id: EventId,
+        kind: EventType,
+        ts: u64,
+        symbols: Vec<String>,
+        json: Bytes,
+        sse: Bytes,
+    ) -> Published {
+        Published {
+            id,
+            kind,
+            ts,
+            symbols,
+            json,
+            sse,
+            unnamed: OnceLock::new(),
+        }
+    }
+
+    /// The SSE message as a stream that names its events, or not, sends it.
+    pub fn sse_as(&self, naming: EventNaming) -> Bytes {
+        match naming {
+            EventNaming::Named => self.sse.clone(),
+            EventNaming::Unnamed => self
+                .unnamed
+                .get_or_init(|| Bytes::from(sse::unnamed(&self.sse)))
+                .clone(),
+        }
+    }
 }
 
 /// Where a new subscription starts.

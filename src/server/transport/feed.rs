@@ -9,12 +9,13 @@
 //! [`Feed::next`] is cancel-safe, so transports can `select!` on it beside their own timers.
 
 use super::filter::Filter;
+use super::query::StreamOptions;
 use super::Resume;
 use crate::server::bus::{Live, LiveReceiver, Published, Start};
 use crate::server::clock::now_millis;
-use crate::server::hub::{reset_event, Hub};
+use crate::server::hub::{reset_event, Encoded, Hub};
 use crate::server::metrics::{Metrics, TransportLabels};
-use crate::wire::{EventId, EventType, ResetReason, Transport};
+use crate::wire::{EventId, EventNaming, EventType, ResetReason, Transport};
 use bytes::Bytes;
 use prometheus_client::metrics::counter::Counter;
 use std::collections::VecDeque;
@@ -36,9 +37,9 @@ pub struct Out {
 }
 
 impl Out {
-    fn of(event: &Published, live: bool) -> Out {
+    fn of(event: &Published, live: bool, naming: EventNaming) -> Out {
         Out {
-            sse: event.sse.clone(),
+            sse: event.sse_as(naming),
             json: event.json.clone(),
             id: Some(event.id),
             live_ts: live.then_some(event.ts),
@@ -60,17 +61,19 @@ pub struct Feed {
     /// What this client lets through (a WebSocket may change it while it runs).
     pub filter: Filter,
     conflation: Option<Conflation>,
+    /// Whether SSE frames carry their `event:` line.
+    naming: EventNaming,
 }
 
 impl Feed {
-    /// Subscribes and queues the start: a snapshot, a replay, or a reset and a snapshot.
+    /// Subscribes and queues the start: a snapshot, a replay, or a reset and a snapshot;
+    /// `options` say what to let through, how often, and how to name SSE events.
     pub fn open(
         hub: Arc<Hub>,
         metrics: Arc<Metrics>,
         transport: Transport,
         resume: &Resume,
-        filter: Filter,
-        conflate: Option<Duration>,
+        options: StreamOptions,
     ) -> Feed {
         let subscription = hub.subscribe(resume.after());
         let deliveries = metrics
@@ -85,8 +88,9 @@ impl Feed {
             queue: VecDeque::new(),
             live: subscription.live,
             floor: 0,
-            filter,
-            conflation: conflate.map(Conflation::new),
+            filter: options.filter,
+            conflation: options.conflate.map(Conflation::new),
+            naming: options.naming,
         };
         feed.start(subscription.start, resume);
         feed
@@ -121,7 +125,7 @@ impl Feed {
                 for event in events {
                     self.floor = event.id.seq;
                     if self.filter.admits(&event) {
-                        self.queue.push_back(Out::of(&event, false));
+                        self.queue.push_back(Out::of(&event, false, self.naming));
                     }
                 }
             }
@@ -140,10 +144,10 @@ impl Feed {
     }
 
     /// Queues an event outside the history (the connection's `hello`) before all else.
-    pub fn push_front(&mut self, sse: Bytes, json: Bytes) {
+    pub fn push_front(&mut self, event: &Encoded) {
         self.queue.push_front(Out {
-            sse,
-            json,
+            sse: event.sse_as(self.naming),
+            json: event.json.clone(),
             id: None,
             live_ts: None,
         });
@@ -153,7 +157,7 @@ impl Feed {
         let snapshot = self.hub.snapshot_event();
         self.floor = snapshot.id.map_or(0, |id| id.seq);
         self.queue.push_back(Out {
-            sse: snapshot.sse.clone(),
+            sse: snapshot.sse_as(self.naming),
             json: snapshot.json.clone(),
             id: snapshot.id,
             live_ts: None,
@@ -167,7 +171,7 @@ impl Feed {
         }
         let reset = reset_event(reason, asked, now_millis());
         self.queue.push_back(Out {
-            sse: reset.sse,
+            sse: reset.sse_as(self.naming),
             json: reset.json,
             id: None,
             live_ts: None,
@@ -192,7 +196,7 @@ impl Feed {
             // Anything else goes out now, after the ticks held before it, in id order.
             self.flush_held();
         }
-        self.queue.push_back(Out::of(&event, true));
+        self.queue.push_back(Out::of(&event, true, self.naming));
     }
 
     fn flush_held(&mut self) {
@@ -201,8 +205,9 @@ impl Feed {
         };
         let mut held = std::mem::take(&mut conflation.held);
         held.sort_by_key(|event| event.id.seq);
+        let naming = self.naming;
         self.queue
-            .extend(held.iter().map(|event| Out::of(event, true)));
+            .extend(held.iter().map(|event| Out::of(event, true, naming)));
     }
 
     /// The next event for this client, waiting for one if need be; `None` when the bus is

@@ -153,14 +153,14 @@ mod tests {
     use bytes::Bytes;
 
     fn event(kind: EventType, symbols: &[&str]) -> Published {
-        Published {
-            id: EventId::new(Epoch(1), 1),
+        Published::new(
+            EventId::new(Epoch(1), 1),
             kind,
-            ts: 0,
-            symbols: symbols.iter().map(|s| s.to_string()).collect(),
-            json: Bytes::new(),
-            sse: Bytes::new(),
-        }
+            0,
+            symbols.iter().map(|s| s.to_string()).collect(),
+            Bytes::new(),
+            Bytes::new(),
+        )
     }
 
     #[test]

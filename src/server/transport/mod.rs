@@ -168,8 +168,7 @@ impl Session {
             app.metrics.clone(),
             transport,
             resume,
-            options.filter,
-            options.conflate,
+            options,
         );
         Session {
             open: app.streams.open(),
@@ -187,7 +186,7 @@ impl Session {
             transport,
         });
         let hello = hub::encode(None, now_millis(), &payload);
-        self.feed.push_front(hello.sse, hello.json);
+        self.feed.push_front(&hello);
         self
     }
 }

@@ -1,7 +1,8 @@
 //! What a client may ask for in a stream's or a poll's query string, read once for every
 //! transport: where to resume (`lastEventId`, or a poll's `after`), what to let through
-//! (`symbols`, `types`), how often to send ticks (`conflate`, streams) and how long to wait
-//! (`wait`, polls).
+//! (`symbols`, `types`), how often to send ticks (`conflate`, streams), whether SSE names
+//! its events (`events`), how long to wait (`wait`, polls) and whose bytes these are
+//! (`client`).
 //!
 //! Invariant: a query is refused as a whole with a 400 that names the parameter at fault,
 //! or accepted as a whole; unknown parameters (cache-busters a proxy or page adds) are
@@ -12,6 +13,7 @@ use crate::server::error::ApiError;
 use crate::wire::error::param;
 use crate::wire::http::query;
 use crate::wire::usage::{is_client_id, MAX_CLIENT_ID};
+use crate::wire::EventNaming;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -32,7 +34,7 @@ pub enum QueryKind {
 }
 
 /// A stream's or a poll's options.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StreamOptions {
     /// Where to resume, as the client wrote it (`lastEventId` or `after`).
     pub resume_from: Option<String>,
@@ -44,6 +46,8 @@ pub struct StreamOptions {
     pub wait: Duration,
     /// The id the client counts its wire bytes under (see [`crate::server::meter`]).
     pub client: Option<String>,
+    /// Streams: whether SSE frames carry an `event:` line.
+    pub naming: EventNaming,
 }
 
 impl StreamOptions {
@@ -53,7 +57,14 @@ impl StreamOptions {
         kind: QueryKind,
         symbols: &[String],
     ) -> Result<StreamOptions, ApiError> {
-        let mut options = StreamOptions::default();
+        let mut options = StreamOptions {
+            resume_from: None,
+            filter: Filter::default(),
+            conflate: None,
+            wait: Duration::ZERO,
+            client: None,
+            naming: EventNaming::Named,
+        };
         for (name, value) in query_pairs(query)? {
             match (name.as_str(), kind) {
                 (query::SYMBOLS, _) => options.filter.set_symbols(&value, symbols)?,
@@ -66,6 +77,14 @@ impl StreamOptions {
                 }
                 (query::WAIT, QueryKind::Poll) => options.wait = parse_wait(&value)?,
                 (query::CLIENT, _) => options.client = Some(parse_client(value)?),
+                (query::EVENTS, QueryKind::Stream) => {
+                    options.naming = EventNaming::from_name(&value).ok_or_else(|| {
+                        ApiError::bad_param(
+                            query::EVENTS,
+                            format!("events must be one of {}", EventNaming::names()),
+                        )
+                    })?;
+                }
                 _ => {}
             }
         }
@@ -156,6 +175,7 @@ mod tests {
             ("symbols=ACME", QueryKind::Poll, "symbols"),
             ("types=weather", QueryKind::Stream, "types"),
             ("client=a%20b", QueryKind::Poll, "client"),
+            ("events=some", QueryKind::Stream, "events"),
         ];
         for (text, kind, param) in cases {
             let err = StreamOptions::parse(Some(text), kind, &symbols()).expect_err(text);

@@ -1,11 +1,13 @@
 //! `GET /api/sse`: the market as a Server-Sent Events stream.
 //!
-//! A stream opens with `retry:` and a `hello` naming the connection, then what its
-//! [`Feed`] starts with: a `snapshot` (new client), the exact events the client missed
+//! A stream opens with a `hello` naming the connection — its block also carries `retry:`, so
+//! that no block of the stream is without an event (readers that turn a lone `retry:` into an
+//! empty message then choke on it) — then what its [`Feed`] starts with: a `snapshot` (new client), the exact events the client missed
 //! (resume by `Last-Event-ID` header or `lastEventId` query parameter), or a `reset` and a
 //! `snapshot` (an id that cannot be continued). Then live events, and a `: keep-alive`
-//! comment whenever nothing has been written for the heartbeat interval. Options:
-//! `symbols=`, `types=` and `conflate=<ms>` (see [`StreamOptions`](super::query::StreamOptions)).
+//! comment line whenever nothing has been written for the heartbeat interval. Options:
+//! `symbols=`, `types=`, `conflate=<ms>` and `events=unnamed` (see
+//! [`StreamOptions`](super::query::StreamOptions)).
 //!
 //! A client that lags behind the bus backlog gets `reset` + `snapshot` rather than
 //! unbounded buffering: it keeps its connection, and its page stays correct. Every stream
@@ -41,9 +43,8 @@ pub async fn handler(
         Err(refused) => return refused,
     };
     let stream = EventStream {
-        opening: Some(Bytes::from(
-            Frame::new().retry(app.config.retry_ms).finish(),
-        )),
+        // No blank line: the `hello` completes the block.
+        opening: Some(Bytes::from(Frame::new().retry(app.config.retry_ms).lines())),
         session: Session::open(
             &app,
             Transport::Sse,
@@ -67,7 +68,7 @@ pub async fn handler(
 
 /// One open SSE response.
 struct EventStream {
-    /// `retry:`, written before anything else.
+    /// `retry:`, written at the start of the first block (the `hello`).
     opening: Option<Bytes>,
     /// Given back (limits, gauge, name) when the response is dropped.
     session: Session,
@@ -86,8 +87,13 @@ impl EventStream {
 
     /// The next bytes to write, or `None` when the stream should end.
     async fn next_frame(&mut self) -> Option<Bytes> {
-        if let Some(opening) = self.opening.take() {
-            return Some(opening);
+        if let Some(retry) = self.opening.take() {
+            // The first item is always the `hello` (queued ahead of everything).
+            let hello = self.session.feed.next().await?.sse;
+            let mut block = bytes::BytesMut::with_capacity(retry.len() + hello.len());
+            block.extend_from_slice(&retry);
+            block.extend_from_slice(&hello);
+            return Some(block.freeze());
         }
         tokio::select! {
             // Ending first: a busy stream must still end promptly.
