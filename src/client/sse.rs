@@ -15,6 +15,7 @@ use super::backoff::Timer;
 use super::link::{Adapter, Callback, Link};
 use super::poll::{Mode, PollAdapter};
 use crate::ui::feed::{FeedEvent, TransportKind};
+use crate::wire::custom::ANNOUNCEMENT;
 use crate::wire::http::{query, SSE_PATH};
 use crate::wire::{self, sse::Frame, EventType};
 use std::cell::{Cell, RefCell};
@@ -94,10 +95,14 @@ impl Adapter for SseAdapter {
         let on_event = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             callback.run(|this, link| this.received(link, &event));
         });
-        for kind in EventType::ALL {
+        // An EventSource hears only the event names it listens for: the built-in types and
+        // the published events this page shows. (Other published events reach the
+        // WebSocket, polling and fetch transports, which take every envelope.)
+        let names = EventType::ALL.iter().map(|kind| kind.as_str());
+        for name in names.chain([ANNOUNCEMENT]) {
             // Fails only for an invalid listener; ours is a function.
-            let _ = source
-                .add_event_listener_with_callback(kind.as_str(), on_event.as_ref().unchecked_ref());
+            let _ =
+                source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
         *self.source.borrow_mut() = Some(Connection {
             source,
@@ -191,14 +196,11 @@ impl SseAdapter {
             Err(err) => return leptos::logging::warn!("ignoring an event: {err}"),
         };
         // EventSource hands over fields, not bytes: rebuild the frame the server wrote.
-        let Some(kind) = EventType::from_name(&event.type_()) else {
-            return;
-        };
         let mut frame = Frame::new();
         if let Some(id) = envelope.id {
             frame = frame.id(id);
         }
-        let raw = frame.event(kind).data(&data).finish();
+        let raw = frame.event_of(&envelope.payload).data(&data).finish();
         self.heard.set(true);
         self.failures.set(0);
         link.report(FeedEvent::Bytes(raw.len()));

@@ -15,7 +15,7 @@ use super::translate;
 use crate::market::{NewsDraft, NewsError};
 use crate::wire::admin::{
     self, field, DisconnectRequest, Disconnected, MarketChanged, MarketRequest, NewsPublished,
-    NewsRequest, SpeedRequest, SpeedSet, StepRequest, Stepped,
+    NewsRequest, PublishRequest, Published, SpeedRequest, SpeedSet, StepRequest, Stepped,
 };
 use crate::wire::error::param;
 use crate::wire::ErrorCode;
@@ -42,6 +42,7 @@ pub fn routes(token: Option<AdminToken>) -> Router<AppState> {
         .route(admin::SPEED_PATH, post(speed))
         .route(admin::STEP_PATH, post(step))
         .route(admin::DISCONNECT_PATH, post(disconnect))
+        .route(admin::PUBLISH_PATH, post(publish))
         .route_layer(middleware::from_fn_with_state(token, require_token))
 }
 
@@ -194,6 +195,19 @@ async fn step(State(app): State<AppState>, body: Body) -> Result<Json<Stepped>, 
     let steps = request.steps()?;
     let id = app.driver.step(steps).await.map_err(|_| no_market(&app))?;
     Ok(Json(Stepped { id, steps }))
+}
+
+/// `POST /api/admin/publish` `{"event", "data"}`: any named event to every viewer, on every
+/// transport (and, through Redis, every instance), in order with the market's own.
+async fn publish(State(app): State<AppState>, body: Body) -> Result<Response, ApiError> {
+    let request: PublishRequest = read_json(body).await?;
+    let event = request.event()?;
+    let id = app
+        .driver
+        .publish(event)
+        .await
+        .map_err(|_| no_market(&app))?;
+    Ok((StatusCode::CREATED, Json(Published { id })).into_response())
 }
 
 /// `POST /api/admin/disconnect`: ends every open stream; clients reconnect and resume.

@@ -14,7 +14,7 @@ use super::hub::Hub;
 use super::translate;
 use crate::market::{Market, NewsDraft, NewsError, SessionState};
 use crate::wire::admin::{MarketAction, MarketVerb};
-use crate::wire::{self, EventId, MarketStatus, Payload};
+use crate::wire::{self, CustomEvent, EventId, MarketStatus, Payload};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -47,6 +47,14 @@ pub enum Command {
         factor: f64,
         /// Answered with the factor in force.
         done: oneshot::Sender<f64>,
+    },
+    /// Publish an event under a name of its own (not the market's: it changes nothing),
+    /// replying with its event id.
+    Publish {
+        /// The event.
+        event: CustomEvent,
+        /// Answered with its id once published.
+        done: oneshot::Sender<EventId>,
     },
     /// Publish a headline written by a person, through the simulator's news path (so its
     /// price effect follows a few steps later), replying with its event id.
@@ -116,6 +124,13 @@ impl DriverHandle {
 
     async fn send(&self, command: Command) -> Result<(), DriverStopped> {
         self.commands.send(command).await.map_err(|_| DriverStopped)
+    }
+
+    /// Publishes an event under its own name, in order with the market's; returns its id.
+    pub async fn publish(&self, event: CustomEvent) -> Result<EventId, DriverStopped> {
+        let (done, reply) = oneshot::channel();
+        self.send(Command::Publish { event, done }).await?;
+        reply.await.map_err(|_| DriverStopped)
     }
 
     /// Publishes a headline; the inner error says why the market refused the draft.
@@ -241,6 +256,12 @@ impl Driver {
                 // Only meaningful while running; `run` handles it there.
                 self.speed = factor;
                 let _ = done.send(factor);
+            }
+            Command::Publish { event, done } => {
+                let id = self
+                    .hub
+                    .publish(Payload::Custom(event), now_millis(), Vec::new());
+                let _ = done.send(id);
             }
             Command::News { draft, done } => {
                 let published = self.market.inject_news(draft).map(|event| {

@@ -124,7 +124,7 @@ impl Hub {
     ) {
         let mut state = self.state();
         let kind = payload.event_type();
-        let sse = frame(Some(id), kind, &json);
+        let sse = frame(Some(id), payload, &json);
         let included = state
             .view
             .last_id()
@@ -207,7 +207,7 @@ pub fn reset_event(reason: ResetReason, asked: Option<&str>, ts: u64) -> Encoded
 /// Encodes one event for every transport: JSON envelope and SSE message.
 pub fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> Encoded {
     let json = wire::encode(id, ts, payload);
-    let sse = frame(id, payload.event_type(), &json);
+    let sse = frame(id, payload, &json);
     Encoded {
         id,
         json: Bytes::from(json),
@@ -216,10 +216,10 @@ pub fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> Encoded {
 }
 
 /// The SSE message carrying one encoded envelope.
-fn frame(id: Option<EventId>, kind: wire::EventType, json: &str) -> String {
+fn frame(id: Option<EventId>, payload: &Payload, json: &str) -> String {
     let mut frame = Frame::new();
     if let Some(id) = id {
         frame = frame.id(id);
     }
-    frame.event(kind).data(json).finish()
+    frame.event_of(payload).data(json).finish()
 }

@@ -295,6 +295,9 @@ fn start_feeder(feeder: Feeder, state: &AppState) {
             let run = driver.run(config.clock, step, config.speed, shutdown.clone());
             tokio::spawn(run);
             if let Some(redis) = writer {
+                let inbox =
+                    redis::inbox::run(redis.clone(), state.driver.clone(), shutdown.clone());
+                tokio::spawn(inbox);
                 tokio::spawn(redis::writer::run(redis, state.hub.clone(), shutdown));
             }
         }

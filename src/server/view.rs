@@ -85,7 +85,8 @@ impl MarketView {
                 self.news.push_back(news.clone());
             }
             Payload::Market(status) => self.market = status.clone(),
-            Payload::Snapshot(_) | Payload::Reset(_) | Payload::Hello(_) => {}
+            // Published events are live news for whoever is watching, not market state.
+            Payload::Snapshot(_) | Payload::Reset(_) | Payload::Hello(_) | Payload::Custom(_) => {}
         }
     }
 

@@ -3,6 +3,7 @@
 //! page (not fetched again) and the live feed continues from its event id, over the
 //! transport named in the URL (`?transport=ws`, SSE by default).
 
+use super::announcement::AnnouncementBanner;
 use super::chart::Chart;
 use super::feed::{FeedHandle, FeedRequest, LiveFeed, TransportKind};
 use super::instructor::InstructorPanel;
@@ -67,6 +68,7 @@ pub fn MarketPage() -> impl IntoView {
             </header>
             <StatusBar/>
             <SessionBanner/>
+            <AnnouncementBanner/>
             <main class="market">
                 <Watchlist/>
                 <Chart/>

@@ -9,11 +9,21 @@
 
 use super::feed::{ConnectionState, FeedEvent, Latency, TransportKind};
 use super::history::History;
+use crate::wire::custom::ANNOUNCEMENT;
 use crate::wire::{Envelope, EventId, MarketStatus, News, Payload, Point, Quote, Snapshot};
 use leptos::prelude::*;
 
 /// Headlines kept in the feed.
 pub const NEWS_KEPT: usize = 50;
+
+/// An announcement to show: the text of a published `announcement` event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Announcement {
+    /// Its event id (a new one replaces a dismissed one).
+    pub id: Option<EventId>,
+    /// What it says.
+    pub text: String,
+}
 
 /// One watchlist symbol: fixed description, live quote.
 #[derive(Clone, Debug)]
@@ -54,6 +64,8 @@ pub struct MarketStore {
     /// Publish → receive delay of the latest event, on one clock (once the clocks' offset
     /// is known).
     pub latency: RwSignal<Option<Latency>>,
+    /// The latest `announcement` published, until dismissed.
+    pub announcement: RwSignal<Option<Announcement>>,
     /// Quotes that arrived since the last frame, waiting to be shown.
     pending: StoredValue<Pending>,
 }
@@ -83,6 +95,7 @@ impl MarketStore {
             reconnects: RwSignal::new(0),
             resets: RwSignal::new(0),
             latency: RwSignal::new(None),
+            announcement: RwSignal::new(None),
             pending: StoredValue::new(Pending::default()),
         };
         if let Some(snapshot) = snapshot {
@@ -155,6 +168,14 @@ impl MarketStore {
                 news.truncate(NEWS_KEPT);
             }),
             Payload::Market(status) => self.market.set(Some(status)),
+            Payload::Custom(custom) => {
+                if custom.event.as_str() == ANNOUNCEMENT {
+                    self.announcement.set(Some(Announcement {
+                        id: envelope.id,
+                        text: custom.text(),
+                    }));
+                }
+            }
             // A reset is always followed by a snapshot, which does the work.
             Payload::Reset(_) | Payload::Hello(_) => {}
         }

@@ -5,6 +5,7 @@
 //! the accessors here, so that a wrong word is refused naming *its* field
 //! ([`FieldError`]), not the whole body. Every error is an [`ErrorBody`](super::ErrorBody).
 
+use super::custom::{self, CustomEvent, EventName};
 use super::values::wire_values;
 use super::{EventId, MarketStatus, Scenario, Sentiment};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,10 @@ pub mod field {
     pub const FACTOR: &str = "factor";
     /// `step`: how many steps.
     pub const N: &str = "n";
+    /// `publish`: the event's name.
+    pub const EVENT: &str = "event";
+    /// `publish`: the event's data.
+    pub const DATA: &str = "data";
 }
 
 /// A body field holds a value the API does not accept.
@@ -52,6 +57,8 @@ pub enum AdminRequest {
     Step(StepRequest),
     /// End every open stream.
     Disconnect,
+    /// Publish any named event to every viewer.
+    Publish(PublishRequest),
 }
 
 impl AdminRequest {
@@ -63,6 +70,7 @@ impl AdminRequest {
             AdminRequest::Speed(_) => "speed",
             AdminRequest::Step(_) => "step",
             AdminRequest::Disconnect => "disconnect",
+            AdminRequest::Publish(_) => "publish",
         }
     }
 
@@ -74,6 +82,7 @@ impl AdminRequest {
             AdminRequest::Speed(_) => SPEED_PATH,
             AdminRequest::Step(_) => STEP_PATH,
             AdminRequest::Disconnect => DISCONNECT_PATH,
+            AdminRequest::Publish(_) => PUBLISH_PATH,
         }
     }
 
@@ -85,6 +94,7 @@ impl AdminRequest {
             AdminRequest::Speed(body) => serde_json::to_string(body),
             AdminRequest::Step(body) => serde_json::to_string(body),
             AdminRequest::Disconnect => serde_json::to_string(&DisconnectRequest {}),
+            AdminRequest::Publish(body) => serde_json::to_string(body),
         };
         // Plain structs of strings and numbers: serde_json cannot fail on them (a NaN
         // factor becomes `null`, which the server then refuses).
@@ -102,6 +112,8 @@ pub const SPEED_PATH: &str = "/api/admin/speed";
 pub const STEP_PATH: &str = "/api/admin/step";
 /// `POST /api/admin/disconnect`.
 pub const DISCONNECT_PATH: &str = "/api/admin/disconnect";
+/// `POST /api/admin/publish`.
+pub const PUBLISH_PATH: &str = "/api/admin/publish";
 
 /// `news`: `{"headline", "summary"?, "symbols"?, "sentiment"?}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -298,6 +310,48 @@ impl StepRequest {
             message: format!("n must be between 1 and {}", StepRequest::MAX),
         })
     }
+}
+
+/// `publish`: `{"event": NAME, "data": any JSON}` — reaches every viewer as that event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// The event's name (see [`EventName`]). Read it with [`PublishRequest::event`].
+    pub event: String,
+    /// Any JSON value; `null` if absent.
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl PublishRequest {
+    /// The event to publish, if its name and size are acceptable.
+    pub fn event(self) -> Result<CustomEvent, FieldError> {
+        let event = EventName::new(&self.event).map_err(|err| FieldError {
+            field: field::EVENT,
+            message: err.to_string(),
+        })?;
+        let size = self.data.to_string().len();
+        if size > custom::MAX_DATA {
+            return Err(FieldError {
+                field: field::DATA,
+                message: format!(
+                    "data is {size} bytes of JSON; at most {} are published",
+                    custom::MAX_DATA
+                ),
+            });
+        }
+        Ok(CustomEvent {
+            event,
+            data: self.data,
+        })
+    }
+}
+
+/// `publish` answers `201` with the event's id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    /// The published event's id.
+    pub id: EventId,
 }
 
 /// `disconnect`: an empty object.

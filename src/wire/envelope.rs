@@ -5,7 +5,8 @@
 //! connection. [`decode`] is the browser's (and the tests') way back.
 
 use super::{
-    EventId, EventType, Hello, MarketStatus, News, Reset, Snapshot, Tick, PROTOCOL_VERSION,
+    CustomEvent, EventId, EventName, EventType, Hello, MarketStatus, News, Reset, Snapshot, Tick,
+    PROTOCOL_VERSION,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -25,6 +26,8 @@ pub enum Payload {
     Reset(Reset),
     /// `hello`: the connection's name.
     Hello(Hello),
+    /// An event published under a name of its own, with any JSON data.
+    Custom(CustomEvent),
 }
 
 impl Payload {
@@ -37,6 +40,15 @@ impl Payload {
             Payload::Market(_) => EventType::Market,
             Payload::Reset(_) => EventType::Reset,
             Payload::Hello(_) => EventType::Hello,
+            Payload::Custom(_) => EventType::Custom,
+        }
+    }
+
+    /// The name it travels under: its envelope's `type` and its SSE `event:`.
+    pub fn type_name(&self) -> &str {
+        match self {
+            Payload::Custom(custom) => custom.event.as_str(),
+            other => other.event_type().as_str(),
         }
     }
 }
@@ -59,25 +71,26 @@ struct Outgoing<'a, T> {
     v: u32,
     id: Option<EventId>,
     #[serde(rename = "type")]
-    kind: &'static str,
+    kind: &'a str,
     ts: u64,
     data: &'a T,
 }
 
 /// Encodes one event as one line of JSON.
 pub fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> String {
-    fn line<T: Serialize>(id: Option<EventId>, ts: u64, kind: EventType, data: &T) -> String {
+    fn line<T: Serialize>(id: Option<EventId>, ts: u64, kind: &str, data: &T) -> String {
         let envelope = Outgoing {
             v: PROTOCOL_VERSION,
             id,
-            kind: kind.as_str(),
+            kind,
             ts,
             data,
         };
-        // Payloads are plain structs with string keys: serde_json cannot fail on them.
+        // Payloads are plain structs with string keys, and JSON values: serde_json cannot
+        // fail on them.
         serde_json::to_string(&envelope).expect("wire payloads always serialize")
     }
-    let kind = payload.event_type();
+    let kind = payload.type_name();
     match payload {
         Payload::Snapshot(data) => line(id, ts, kind, data),
         Payload::Tick(data) => line(id, ts, kind, data),
@@ -85,6 +98,7 @@ pub fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> String {
         Payload::Market(data) => line(id, ts, kind, data),
         Payload::Reset(data) => line(id, ts, kind, data),
         Payload::Hello(data) => line(id, ts, kind, data),
+        Payload::Custom(custom) => line(id, ts, kind, &custom.data),
     }
 }
 
@@ -127,7 +141,17 @@ pub fn decode(text: &str) -> Result<Envelope, DecodeError> {
         Some(EventType::Market) => Payload::Market(serde_json::from_str(data)?),
         Some(EventType::Reset) => Payload::Reset(serde_json::from_str(data)?),
         Some(EventType::Hello) => Payload::Hello(serde_json::from_str(data)?),
-        None => return Err(DecodeError::UnknownType(incoming.kind.into_owned())),
+        // Never a wire name: `Custom` events travel under their own.
+        Some(EventType::Custom) => {
+            return Err(DecodeError::UnknownType(incoming.kind.into_owned()))
+        }
+        None => match EventName::new(&incoming.kind) {
+            Ok(event) => Payload::Custom(CustomEvent {
+                event,
+                data: serde_json::from_str(data)?,
+            }),
+            Err(_) => return Err(DecodeError::UnknownType(incoming.kind.into_owned())),
+        },
     };
     Ok(Envelope {
         v: incoming.v,
@@ -191,9 +215,23 @@ mod tests {
     }
 
     #[test]
+    fn published_events_travel_under_their_own_name() {
+        let payload = Payload::Custom(CustomEvent {
+            event: EventName::new("announcement").expect("a name"),
+            data: serde_json::json!({"text": "Lunch"}),
+        });
+        let line = encode(Some(EventId::new(Epoch(35), 3)), 9, &payload);
+        assert_eq!(
+            line,
+            r#"{"v":1,"id":"z-3","type":"announcement","ts":9,"data":{"text":"Lunch"}}"#
+        );
+        assert_eq!(decode(&line).expect("decodes").payload, payload);
+    }
+
+    #[test]
     fn reports_unknown_types_and_versions() {
-        let unknown = r#"{"v":1,"id":null,"type":"weather","ts":0,"data":{}}"#;
-        assert!(matches!(decode(unknown), Err(DecodeError::UnknownType(t)) if t == "weather"));
+        let unknown = r#"{"v":1,"id":null,"type":"weather:now","ts":0,"data":{}}"#;
+        assert!(matches!(decode(unknown), Err(DecodeError::UnknownType(t)) if t == "weather:now"));
         let future = r#"{"v":2,"id":null,"type":"tick","ts":0,"data":{}}"#;
         assert!(matches!(decode(future), Err(DecodeError::Version(2))));
         assert!(matches!(decode("not json"), Err(DecodeError::Json(_))));

@@ -6,7 +6,8 @@
 //! The payload types in [`payload`] are shared by the server, which encodes them once per
 //! event, and by the browser, which decodes them.
 //!
-//! Besides events, it spells every other value that crosses the wire: the closed sets of
+//! Besides its own events, it carries events anyone may publish under a name of their own
+//! ([`custom`]). And it spells every other value that crosses the wire: the closed sets of
 //! words inside payloads ([`values`]), the admin API's requests and replies ([`admin`]), the
 //! error body of every API ([`error`]), readiness ([`health`]), a client's cost on the wire
 //! and the server's clock ([`usage`]), the WebSocket commands ([`control`]), the polling
@@ -22,6 +23,7 @@
 pub mod admin;
 pub mod batch;
 pub mod control;
+pub mod custom;
 pub mod envelope;
 pub mod error;
 pub mod health;
@@ -32,6 +34,7 @@ pub mod sse;
 pub mod usage;
 pub mod values;
 
+pub use custom::{CustomEvent, EventName};
 pub use envelope::{decode, encode, DecodeError, Envelope, Payload};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use id::{Epoch, EventId, EventIdError};
@@ -61,6 +64,9 @@ pub enum EventType {
     /// The first event of a streaming connection: its name, so a client can ask the server
     /// to drop it (the transport lab). Outside the history: it has no id.
     Hello,
+    /// An event someone published with a name of their own ([`custom`]); its name travels
+    /// where a type's does. Not in [`EventType::ALL`]: no wire name is "custom".
+    Custom,
 }
 
 impl EventType {
@@ -74,7 +80,7 @@ impl EventType {
         EventType::Hello,
     ];
 
-    /// The name used on the wire.
+    /// The name used on the wire (for [`EventType::Custom`], the event's own name is).
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::Snapshot => "snapshot",
@@ -83,6 +89,7 @@ impl EventType {
             EventType::Market => "market",
             EventType::Reset => "reset",
             EventType::Hello => "hello",
+            EventType::Custom => "custom",
         }
     }
 

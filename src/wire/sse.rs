@@ -10,7 +10,7 @@
 //! reader joins back with LF), inside a comment it starts a new comment line, and field
 //! names are never taken from outside.
 
-use super::{EventId, EventType};
+use super::{EventId, EventName, EventType, Payload};
 
 /// One SSE message under construction. Field order follows the order of the calls.
 #[derive(Debug, Default)]
@@ -46,6 +46,20 @@ impl Frame {
     /// Names the event for the browser's `addEventListener(type, …)`.
     pub fn event(self, kind: EventType) -> Frame {
         self.event_name(kind.as_str())
+    }
+
+    /// Names a published event (checked by [`EventName`]: one line, no colon).
+    pub fn custom_event(mut self, name: &EventName) -> Frame {
+        self.field("event", name.as_str());
+        self
+    }
+
+    /// Names the event a payload travels as: its type, or a published event's own name.
+    pub fn event_of(self, payload: &Payload) -> Frame {
+        match payload {
+            Payload::Custom(custom) => self.custom_event(&custom.event),
+            other => self.event(other.event_type()),
+        }
     }
 
     /// An event name outside [`EventType`], for the diagnostic stream. The name is a

@@ -241,3 +241,83 @@ async fn bad_bodies_get_a_4xx_naming_the_problem_and_change_nothing() {
     // And the server is still serving.
     assert_eq!(server.get("/healthz", &[]).await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_reaches_every_transport_as_the_named_event() {
+    use futures_util::StreamExt;
+    let server = admin().await;
+    let mut sse = server.get("/api/sse", &[]).await;
+    sse.next_event().await.expect("snapshot");
+    let url = format!("ws://{}/api/ws", server.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("upgrades");
+    let after = server.latest();
+
+    let mut response = server
+        .post(
+            "/api/admin/publish",
+            Some(TOKEN),
+            r#"{"event":"announcement","data":{"text":"Lunch at noon","room":"B"}}"#,
+        )
+        .await;
+    assert_eq!(response.status, 201);
+    let id = json(&mut response).await["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+
+    // SSE: that event name, the JSON as sent, the next id of the history.
+    let event = sse.next_event().await.expect("the published event");
+    assert_eq!(event.event, "announcement");
+    assert_eq!(event.id, id);
+    assert_eq!(event.event_id(), after.next());
+    let envelope: Value = serde_json::from_str(&event.data).expect("an envelope");
+    assert_eq!(envelope["type"], "announcement");
+    assert_eq!(envelope["data"]["text"], "Lunch at noon");
+
+    // WebSocket: the same envelope, byte for byte.
+    let text = loop {
+        let message = tokio::time::timeout(crate::support::PATIENCE, ws.next())
+            .await
+            .expect("a message")
+            .expect("open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            if text.contains("\"announcement\"") {
+                break text.to_string();
+            }
+        }
+    };
+    assert_eq!(text, event.data);
+
+    // Polling: in the batch after the previous id.
+    let mut poll = server.get(&format!("/api/poll?after={after}"), &[]).await;
+    let batch = json(&mut poll).await;
+    assert_eq!(batch["events"][0]["type"], "announcement");
+    assert_eq!(batch["events"][0]["id"], id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_refuses_names_that_could_forge_a_frame_and_oversized_data() {
+    let server = admin().await;
+    let before = server.latest();
+    let big = format!(r#"{{"event":"big","data":"{}"}}"#, "x".repeat(9_000));
+    for (body, status, param) in [
+        (r#"{"event":"a\nevent: tick","data":1}"#, 400, "event"),
+        (r#"{"event":"a:b","data":1}"#, 400, "event"),
+        (r#"{"event":"","data":1}"#, 400, "event"),
+        (r#"{"event":"tick","data":1}"#, 400, "event"),
+        (r#"{"data":1}"#, 400, "body"),
+        (big.as_str(), 400, "data"),
+    ] {
+        let mut response = server.post("/api/admin/publish", Some(TOKEN), body).await;
+        assert_eq!(response.status, status, "{body:.60}");
+        assert_eq!(
+            json(&mut response).await["error"]["param"],
+            param,
+            "{body:.60}"
+        );
+    }
+    assert_eq!(server.latest(), before, "nothing was published");
+}

@@ -311,3 +311,55 @@ async fn publish_to_receive_latency_memory_vs_redis() {
     report("memory", memory.await.expect("measured"));
     report("redis ", through_redis.await.expect("measured"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anything_published_with_redis_cli_reaches_the_clients_of_every_instance() {
+    let redis = RedisServer::start();
+    let market = market(&redis, &[]).await;
+    let web = web(&redis).await;
+    wait_ready(&market, 200).await;
+    wait_ready(&web, 200).await;
+    let mut on_web = web.get("/api/sse", &[]).await;
+    on_web.next_event().await.expect("snapshot");
+    // What the README shows: one XADD, from any process that can reach Redis.
+    let client = redis::Client::open(redis.url()).expect("a client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    // The market reads its inbox from when it connected: retry until it has.
+    let deadline = Instant::now() + PATIENCE;
+    let event = loop {
+        let _: String = redis::cmd("XADD")
+            .arg("tickstream:publish")
+            .arg("*")
+            .arg("event")
+            .arg("announcement")
+            .arg("data")
+            .arg(r#""Lunch at noon""#)
+            .query_async(&mut conn)
+            .await
+            .expect("XADD");
+        let arrived = tokio::time::timeout(Duration::from_millis(500), on_web.next_event()).await;
+        if let Ok(Some(event)) = arrived {
+            break event;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing arrived on the web instance"
+        );
+    };
+    assert_eq!(event.event, "announcement");
+    assert!(
+        event.data.contains(r#""data":"Lunch at noon""#),
+        "{}",
+        event.data
+    );
+    // The market's own clients saw the very same event, id and bytes.
+    let before = EventId::new(event.event_id().epoch, event.event_id().seq - 1);
+    let mut on_market = market
+        .get(&format!("/api/sse?lastEventId={before}"), &[])
+        .await;
+    let again = on_market.next_event().await.expect("the same event");
+    assert_eq!(again, event);
+}

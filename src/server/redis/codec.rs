@@ -13,6 +13,8 @@ pub const STREAM_KEY: &str = "tickstream:events";
 pub const SNAPSHOT_KEY: &str = "tickstream:snapshot";
 /// Who runs the market on this stream (an instance name), with a time to live.
 pub const OWNER_KEY: &str = "tickstream:market-owner";
+/// Events anyone may publish (`event`, `data` fields); the market relays them.
+pub const PUBLISH_KEY: &str = "tickstream:publish";
 
 /// An event id as a stream entry id: `EPOCH-SEQ` with the epoch in decimal.
 pub fn stream_id(id: EventId) -> String {

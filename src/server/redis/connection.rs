@@ -5,6 +5,7 @@
 //! of its own.
 
 use super::RedisBus;
+use crate::server::link::BusLink;
 use crate::wire::health::LinkState;
 use redis::aio::MultiplexedConnection;
 use redis::RedisResult;
@@ -23,17 +24,23 @@ pub trait Session {
 }
 
 /// Runs `session` on a connection until it is done, making a new connection after a
-/// backoff whenever one fails. Returns the connection the session ended on, for a last word
-/// before the process stops (none if shutdown came while disconnected).
+/// backoff whenever one fails; while it is not connected, `link` (the instance's health,
+/// for a task that speaks for it) says so. Returns the connection the session ended on, for
+/// a last word before the process stops (none if shutdown came while disconnected).
 pub async fn keep_connected(
     bus: &RedisBus,
+    link: Option<&BusLink>,
     shutdown: &CancellationToken,
     session: &mut impl Session,
 ) -> Option<MultiplexedConnection> {
-    let link = bus.link();
+    let connecting = || {
+        if let Some(link) = link {
+            link.set(LinkState::Connecting);
+        }
+    };
     let mut backoff = Backoff::new();
     while !shutdown.is_cancelled() {
-        link.set(LinkState::Connecting);
+        connecting();
         let connected = tokio::select! {
             () = shutdown.cancelled() => return None,
             connected = bus.connect() => connected,
@@ -53,7 +60,7 @@ pub async fn keep_connected(
             Ok(()) => return Some(conn),
             Err(err) => {
                 tracing::warn!(%err, "redis: lost the connection");
-                link.set(LinkState::Connecting);
+                connecting();
                 if !backoff.wait(shutdown).await {
                     return None;
                 }

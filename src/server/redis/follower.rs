@@ -50,7 +50,7 @@ pub async fn run(bus: Arc<RedisBus>, hub: Arc<Hub>, shutdown: CancellationToken)
         },
         shutdown: &shutdown,
     };
-    keep_connected(&bus, &shutdown, &mut task).await;
+    keep_connected(&bus, Some(bus.link_ref()), &shutdown, &mut task).await;
 }
 
 /// The follower with the shutdown that ends it.

@@ -44,11 +44,13 @@
 //! | [`connection`] | one connection kept open, reconnecting with backoff |
 //! | [`writer`] | the market side: queue → stream, owner key, stored snapshot |
 //! | [`follower`] | the web side: stream → hub, resynchronising after holes |
+//! | [`inbox`] | the market side: events anyone publishes with `XADD tickstream:publish` |
 
 pub mod bus;
 pub mod codec;
 pub mod connection;
 pub mod follower;
+pub mod inbox;
 pub mod writer;
 
 pub use bus::RedisBus;

@@ -69,7 +69,7 @@ pub async fn run(bus: Arc<RedisBus>, hub: Arc<Hub>, shutdown: CancellationToken)
         outbox,
         shutdown: &shutdown,
     };
-    let last = keep_connected(&bus, &shutdown, &mut task).await;
+    let last = keep_connected(&bus, Some(bus.link_ref()), &shutdown, &mut task).await;
     if let Some(mut conn) = last {
         let goodbye = task.writer.goodbye(&mut conn, &mut task.outbox);
         let _ = tokio::time::timeout(GOODBYE, goodbye).await;
