@@ -37,6 +37,8 @@ pub fn hydrate() {
     leptos::mount::hydrate_body(|| {
         leptos::prelude::provide_context(client::live_feed());
         leptos::prelude::provide_context(client::admin::admin_api());
+        leptos::prelude::provide_context(client::explain::explain_api());
+        leptos::prelude::provide_context(client::lesson::listener_lesson());
         leptos::prelude::view! { <ui::App/> }
     });
     client::mark_hydrated();

@@ -1,6 +1,6 @@
 import { expect, type Locator, type Page } from "@playwright/test";
 
-export const TRANSPORTS = ["sse", "ws", "long-poll", "short-poll"] as const;
+export const TRANSPORTS = ["sse", "fetch", "ws", "long-poll", "short-poll"] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
 /** The transport lab (`/lab`): one panel per transport with live counters. */

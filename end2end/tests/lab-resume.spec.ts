@@ -68,9 +68,13 @@ test("a killed or dropped connection resumes from the last id it saw: no gap, no
     await expect(panel.state).toHaveAttribute("data-state", "open");
     await expect.poll(() => panel.lastId()).toBe(next);
     // The request that brought it back asked for exactly what came after `latest`.
-    const path = { sse: "/api/sse", ws: "/api/ws", "long-poll": "/api/poll", "short-poll": "/api/poll" }[
-      transport
-    ];
+    const path = {
+      sse: "/api/sse",
+      fetch: "/api/sse",
+      ws: "/api/ws",
+      "long-poll": "/api/poll",
+      "short-poll": "/api/poll",
+    }[transport];
     const client = await panel.clientId();
     const again = requests
       .slice(before)

@@ -50,6 +50,8 @@ test("polling pays for heads on every answer, and the server counts the bytes Ch
   //   once a second, shared by the second's 32 events (on a quieter stream, each event
   //   would pay them alone).
   expect(perMessage["short-poll"]).toBeGreaterThan(perMessage.ws * 1.05);
+  // - fetch-SSE reads the very same stream as EventSource.
+  expect(Math.abs(perMessage.fetch - perMessage.sse)).toBeLessThan(perMessage.sse * 0.05);
 
   // The polls' counts against Chromium's: stop them, let the counts settle, and compare
   // what the server says it sent with what the browser says it received.

@@ -51,7 +51,7 @@ test("killed connections come back with no gap, on every transport", async ({ pa
 test("connections the server drops come back with no gap", async ({ page }) => {
   const lab = new LabPage(page);
   await lab.goto();
-  for (const transport of ["sse", "ws"] as const) {
+  for (const transport of ["sse", "fetch", "ws"] as const) {
     const panel = lab.panel(transport);
     await expect.poll(() => panel.count("messages")).toBeGreaterThan(3);
     const requests = await panel.count("requests");

@@ -9,12 +9,17 @@
 //! | transport | resumes by | reconnects |
 //! |---|---|---|
 //! | SSE ([`sse`]) | `Last-Event-ID` (browser), `?lastEventId=` (new `EventSource`) | the browser itself, or the link when it gives up |
+//! | fetch-SSE ([`fetch`]) | `Last-Event-ID` as a real header | the link |
 //! | WebSocket ([`ws`]) | `?lastEventId=` on the new socket | the link |
 //! | long/short poll ([`poll`]) | `?after=` on every request | every request is a new one |
 
 pub mod admin;
 mod backoff;
 pub mod clock;
+pub mod event_stream;
+pub mod explain;
+pub mod fetch;
+pub mod lesson;
 pub mod link;
 pub mod poll;
 pub mod sse;
@@ -33,6 +38,7 @@ pub fn live_feed() -> LiveFeed {
 fn start(request: FeedRequest, on: Rc<dyn Fn(FeedEvent)>) -> FeedHandle {
     let adapter: Rc<dyn Adapter> = match request.kind {
         TransportKind::Sse => Rc::new(sse::SseAdapter::default()),
+        TransportKind::Fetch => Rc::new(fetch::FetchAdapter::default()),
         TransportKind::Ws => Rc::new(ws::WsAdapter::default()),
         TransportKind::LongPoll => Rc::new(poll::PollAdapter::new(poll::Mode::Long)),
         TransportKind::ShortPoll => Rc::new(poll::PollAdapter::new(poll::Mode::Short)),

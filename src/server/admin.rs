@@ -7,6 +7,7 @@
 //! the driver, so it is published in order on every transport, exactly as the market's own
 //! events are.
 
+use super::body;
 use super::config::{AdminToken, ClockMode, Role};
 use super::driver::MAX_STEPS_PER_COMMAND;
 use super::error::ApiError;
@@ -89,25 +90,7 @@ async fn require_token(
 
 /// Reads a small JSON body into `T`, or says what is wrong with it.
 async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::TooLarge,
-            format!("the request body is larger than {MAX_BODY} bytes"),
-        )
-        .at(param::BODY)
-    })?;
-    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
-        &b"{}"[..] // an empty body is an empty object
-    } else {
-        &bytes[..]
-    };
-    serde_json::from_slice(text).map_err(|err| {
-        ApiError::bad_param(
-            param::BODY,
-            format!("the body is not the expected JSON: {err}"),
-        )
-    })
+    body::read_json(body, MAX_BODY).await
 }
 
 /// Why no market answered: a web instance has none, anything else is stopping.

@@ -77,6 +77,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(16..=1_000_000))]
     pub client_backlog: u64,
 
+    /// Milliseconds between two words of a streamed analyst note (`POST /api/explain`): the
+    /// pace of a chat assistant typing.
+    #[arg(long, env = "TICKSTREAM_EXPLAIN_TOKEN_MS", default_value_t = 40,
+          value_parser = clap::value_parser!(u64).range(0..=2_000))]
+    pub explain_token_ms: u64,
+
     /// Points per symbol carried in a snapshot.
     #[arg(long, env = "TICKSTREAM_SNAPSHOT_POINTS", default_value_t = 240,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]

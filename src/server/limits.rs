@@ -9,7 +9,8 @@
 //! once and are not counted.
 //!
 //! Request bodies are capped by [`limit_body`] for every route, so a route that forgets its
-//! own cap still cannot be made to buffer without bound.
+//! own cap still cannot be made to buffer without bound. And a client gets one streamed
+//! answer (`POST /api/explain`) at a time ([`AnswerSlots`]).
 //!
 //! Invariant: the counts equal the permits alive, and an address with no permit has no
 //! entry, so the map stays as small as the set of connected addresses.
@@ -199,6 +200,43 @@ impl IntoResponse for Refused {
 /// [`limit_body`].
 #[derive(Clone, Copy, Debug)]
 pub struct MaxBody(pub u64);
+
+/// One streamed answer at a time per client address: a second one while the first runs is
+/// refused, so a page cannot start a hundred. The slot is held by an [`AnswerSlot`] and
+/// given back however the answer ends (done, cancelled, failed).
+#[derive(Debug, Default)]
+pub struct AnswerSlots {
+    busy: Mutex<std::collections::HashSet<Option<IpAddr>>>,
+}
+
+impl AnswerSlots {
+    /// No answer running.
+    pub fn new() -> AnswerSlots {
+        AnswerSlots::default()
+    }
+
+    /// Takes the slot of `ip`, or `None` if an answer for it is running.
+    pub fn acquire(self: &Arc<Self>, ip: Option<IpAddr>) -> Option<AnswerSlot> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        busy.insert(ip).then(|| AnswerSlot {
+            slots: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// A running answer's slot; dropping it gives the slot back.
+pub struct AnswerSlot {
+    slots: Arc<AnswerSlots>,
+    ip: Option<IpAddr>,
+}
+
+impl Drop for AnswerSlot {
+    fn drop(&mut self) {
+        let mut busy = self.slots.busy.lock().unwrap_or_else(|p| p.into_inner());
+        busy.remove(&self.ip);
+    }
+}
 
 /// Caps every request body at `--max-body-bytes`: a declared length over the cap is refused
 /// at once with `413`, and a body without a declared length (chunked) is cut off at the cap

@@ -13,11 +13,12 @@
 //!
 //! Layers, bottom to top (a file imports only from below it):
 //!
-//! 1. settings and leaf services: [`config`], [`clock`], [`error`], [`metrics`],
-//!    [`headers`], [`shutdown`], [`link`], [`view`], [`translate`], [`meter`], [`listen`];
+//! 1. settings and leaf services: [`config`], [`clock`], [`error`], [`body`], [`metrics`],
+//!    [`headers`], [`shutdown`], [`link`], [`view`], [`translate`], [`analyst`], [`meter`],
+//!    [`listen`];
 //! 2. the stream: [`bus`], [`hub`], [`limits`], [`driver`], [`redis`];
 //! 3. the shared state of a running server: [`state`];
-//! 4. the handlers: [`transport`], [`admin`], then [`routes`];
+//! 4. the handlers: [`transport`], [`admin`], [`explain`], then [`routes`];
 //! 5. start-up: [`startup`].
 //!
 //! Invariants: only [`clock`] reads the wall clock; only [`hub`] encodes market events;
@@ -25,11 +26,14 @@
 //! itself when [`AppState::shutdown`](state::AppState::shutdown) is cancelled.
 
 pub mod admin;
+pub mod analyst;
+pub mod body;
 pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod driver;
 pub mod error;
+pub mod explain;
 pub mod headers;
 pub mod hub;
 pub mod limits;

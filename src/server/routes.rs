@@ -8,12 +8,14 @@
 use super::admin;
 use super::clock;
 use super::error::ApiError;
+use super::explain;
 use super::headers;
 use super::limits::{self, MaxBody};
 use super::meter;
 use super::state::AppState;
 use super::transport;
 use crate::ui::{shell, App};
+use crate::wire::explain::EXPLAIN_PATH;
 use crate::wire::health::{BusKind, Health, LinkState, Liveness, Readiness, ReadyStatus};
 use crate::wire::http::{SNAPSHOT_PATH, TIME_PATH, USAGE_PATH};
 use crate::wire::usage::{ServerTime, WireUsage};
@@ -21,7 +23,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -43,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .route(SNAPSHOT_PATH, get(snapshot))
         .route(&format!("{USAGE_PATH}/{{client}}"), get(usage))
         .route(TIME_PATH, get(time))
+        .route(EXPLAIN_PATH, post(explain::handler))
         .route("/api/{*rest}", get(unknown_api).post(unknown_api))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

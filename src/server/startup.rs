@@ -13,7 +13,7 @@ use super::clock;
 use super::config::{BusUrl, Config, Role};
 use super::driver::Driver;
 use super::hub::Hub;
-use super::limits::StreamLimits;
+use super::limits::{AnswerSlots, StreamLimits};
 use super::listen;
 use super::meter::WireMeters;
 use super::metrics::Metrics;
@@ -162,6 +162,7 @@ pub fn assemble(
         instance,
         link,
         meters: Arc::new(WireMeters::new()),
+        answers: Arc::new(AnswerSlots::new()),
     };
     Ok(Assembled { state, feeder })
 }

@@ -7,7 +7,7 @@
 use super::config::Config;
 use super::driver::DriverHandle;
 use super::hub::Hub;
-use super::limits::StreamLimits;
+use super::limits::{AnswerSlots, StreamLimits};
 use super::link::BusLink;
 use super::meter::WireMeters;
 use super::metrics::Metrics;
@@ -44,6 +44,8 @@ pub struct AppState {
     pub limits: Arc<StreamLimits>,
     /// What each named client has cost on the wire.
     pub meters: Arc<WireMeters>,
+    /// One streamed answer per client at a time.
+    pub answers: Arc<AnswerSlots>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

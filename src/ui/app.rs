@@ -1,6 +1,7 @@
 //! The HTML shell and the root component with its routes.
 
 use super::lab::LabPage;
+use super::lessons::LessonsPage;
 use super::market_page::MarketPage;
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
@@ -42,6 +43,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=StaticSegment("") view=MarketPage/>
                 <Route path=StaticSegment("lab") view=LabPage/>
+                <Route path=StaticSegment("lessons") view=LessonsPage/>
             </Routes>
         </Router>
     }

@@ -6,6 +6,7 @@
 //! browser hydrates the very same picture. The geometry is recomputed in one memo when
 //! the store's history version moves, at most once per animation frame.
 
+use super::explain::ExplainPanel;
 use super::format;
 use super::history::{candles, Candle};
 use super::store::MarketStore;
@@ -85,6 +86,7 @@ pub fn Chart() -> impl IntoView {
                 <ChartControls view/>
             </header>
             <ChartPlot geometry mode=view.mode label=Signal::derive(move || name().unwrap_or_default())/>
+            <ExplainPanel/>
         </section>
     }
 }

@@ -31,19 +31,27 @@ impl ConnectionState {
     }
 }
 
-/// The four ways of carrying the stream.
+/// The five ways the page can carry the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum TransportKind {
+    /// `EventSource` on `/api/sse`.
     #[default]
     Sse,
+    /// `fetch` on `/api/sse`, read by the page's own parser (the "polyfill").
+    Fetch,
+    /// A WebSocket on `/api/ws`.
     Ws,
+    /// `/api/poll` with `wait=25`.
     LongPoll,
+    /// `/api/poll` every second.
     ShortPoll,
 }
 
 impl TransportKind {
-    pub const ALL: [TransportKind; 4] = [
+    /// Every transport, in the order the page lists them.
+    pub const ALL: [TransportKind; 5] = [
         TransportKind::Sse,
+        TransportKind::Fetch,
         TransportKind::Ws,
         TransportKind::LongPoll,
         TransportKind::ShortPoll,
@@ -53,6 +61,7 @@ impl TransportKind {
     pub fn as_str(self) -> &'static str {
         match self {
             TransportKind::Sse => "sse",
+            TransportKind::Fetch => "fetch",
             TransportKind::Ws => "ws",
             TransportKind::LongPoll => "long-poll",
             TransportKind::ShortPoll => "short-poll",
@@ -63,6 +72,7 @@ impl TransportKind {
     pub fn label(self) -> &'static str {
         match self {
             TransportKind::Sse => "SSE",
+            TransportKind::Fetch => "fetch-SSE",
             TransportKind::Ws => "WebSocket",
             TransportKind::LongPoll => "Long-poll",
             TransportKind::ShortPoll => "Short-poll",

@@ -1,4 +1,4 @@
-//! `/lab`: the transport lab. Up to four transports carry the same stream side by side,
+//! `/lab`: the transport lab. Up to five transports carry the same stream side by side,
 //! each with live counters (messages, payload bytes, bytes on the wire, requests, latency
 //! p50/p95, reconnects, gaps, resets), a raw frame inspector, and buttons to kill the
 //! connection from the client or have the server drop it — so a workshop sees what the
@@ -20,7 +20,7 @@ use super::feed::{
     ConnectionState, FeedEvent, FeedHandle, FeedRequest, Latency, LiveFeed, TransportKind,
 };
 use super::format;
-use super::theme::ThemeToggle;
+use super::masthead::Masthead;
 use crate::wire::usage::WireUsage;
 use crate::wire::{EventId, Payload};
 use leptos::prelude::*;
@@ -37,25 +37,22 @@ const LATENCY_SAMPLES: usize = 500;
 pub fn LabPage() -> impl IntoView {
     view! {
         <div class="page">
-            <header class="masthead">
-                <h1 class="brand">"tickstream lab"</h1>
-                <p class="tagline">"The same stream over four transports, measured side by side"</p>
-                <nav class="nav">
-                    <a href="/">"Market"</a>
-                    <a href="/lab" aria-current="page">"Transport lab"</a>
-                    <ThemeToggle/>
-                </nav>
-            </header>
+            <Masthead
+                path="/lab"
+                title="tickstream lab"
+                tagline="The same stream over five transports, measured side by side"
+            />
             <details class="lab-note" data-testid="lab-connection-note">
                 <summary>"Why at most one of each? The six-connection limit"</summary>
                 <p>
                     "Over HTTP/1.1 a browser opens at most six connections to one origin. An SSE "
-                    "stream holds one for as long as it is open, a long-poll holds one while it "
-                    "waits, a short-poll borrows one for a moment, and a WebSocket upgrades a "
-                    "connection of its own that does not count. This lab runs one of each: at most "
-                    "three HTTP connections, so other tickstream tabs still load. Open seven tabs "
-                    "of the market over HTTP/1.1 and the seventh waits for a free connection. "
-                    "HTTP/2 carries many streams on one connection and lifts the limit."
+                    "stream (EventSource or fetch) holds one for as long as it is open, a long-poll "
+                    "holds one while it waits, a short-poll borrows one for a moment, and a "
+                    "WebSocket upgrades a connection of its own that does not count. This lab runs "
+                    "one of each: three connections held, so the page's other requests still get "
+                    "through. Open seven tabs of the market over HTTP/1.1 and the seventh waits for "
+                    "a free connection. HTTP/2 carries many streams on one connection and lifts "
+                    "the limit."
                 </p>
             </details>
             <main class="lab">

@@ -7,11 +7,11 @@ use super::announcement::AnnouncementBanner;
 use super::chart::Chart;
 use super::feed::{FeedHandle, FeedRequest, LiveFeed, TransportKind};
 use super::instructor::InstructorPanel;
+use super::masthead::Masthead;
 use super::news_feed::NewsFeed;
 use super::session_banner::SessionBanner;
 use super::status_bar::StatusBar;
 use super::store::MarketStore;
-use super::theme::ThemeToggle;
 use super::watchlist::Watchlist;
 use crate::wire::http::query;
 use crate::wire::Snapshot;
@@ -57,15 +57,11 @@ pub fn MarketPage() -> impl IntoView {
     }
     view! {
         <div class="page">
-            <header class="masthead">
-                <h1 class="brand">"tickstream"</h1>
-                <p class="tagline">"A simulated market, live over Server-Sent Events"</p>
-                <nav class="nav">
-                    <a href="/" aria-current="page">"Market"</a>
-                    <a href="/lab">"Transport lab"</a>
-                    <ThemeToggle/>
-                </nav>
-            </header>
+            <Masthead
+                path="/"
+                title="tickstream"
+                tagline="A simulated market, live over Server-Sent Events"
+            />
             <StatusBar/>
             <SessionBanner/>
             <AnnouncementBanner/>

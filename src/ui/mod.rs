@@ -7,12 +7,15 @@
 pub mod announcement;
 pub mod app;
 pub mod chart;
+pub mod explain;
 pub mod feed;
 pub mod format;
 pub mod history;
 pub mod instructor;
 pub mod lab;
+pub mod lessons;
 pub mod market_page;
+pub mod masthead;
 pub mod news_feed;
 pub mod session_banner;
 pub mod sparkline;

@@ -9,7 +9,7 @@
 //! Besides its own events, it carries events anyone may publish under a name of their own
 //! ([`custom`]). And it spells every other value that crosses the wire: the closed sets of
 //! words inside payloads ([`values`]), the admin API's requests and replies ([`admin`]), the
-//! error body of every API ([`error`]), readiness ([`health`]), a client's cost on the wire
+//! error body of every API ([`error`]), the streamed analyst note ([`explain`]), readiness ([`health`]), a client's cost on the wire
 //! and the server's clock ([`usage`]), the WebSocket commands ([`control`]), the polling
 //! batch ([`batch`]), and the paths and query parameter names ([`http`]).
 //!
@@ -26,6 +26,7 @@ pub mod control;
 pub mod custom;
 pub mod envelope;
 pub mod error;
+pub mod explain;
 pub mod health;
 pub mod http;
 pub mod id;

@@ -130,6 +130,8 @@ wire_values! {
         Poll = "poll",
         /// `GET /.sse`, the diagnostic stream.
         Diagnostic = "diagnostic",
+        /// `POST /api/explain`, a finite answer.
+        Explain = "explain",
     }
 }
 

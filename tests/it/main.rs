@@ -15,6 +15,7 @@ mod support;
 
 mod admin;
 mod conformance;
+mod explain;
 mod fuzz_corpus;
 mod hardening;
 mod leptos_settings;
