@@ -66,23 +66,25 @@ fi
 wasm_opt=end2end/node_modules/.bin/wasm-opt
 "$wasm_opt" --version >/dev/null || { echo "setup: $wasm_opt does not run" >&2; false; }
 
-begin "Debian packages (chromium for Playwright, nginx and redis-server for the integration tests)"
+begin "Debian packages (chromium for Playwright; nginx, caddy, haproxy and redis-server for the integration tests)"
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/bin/caddy ] || missing+=(caddy)
+[ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 if [ ${#missing[@]} -eq 0 ]; then
-    say "chromium, nginx, redis-server: present"
+    say "chromium, nginx, caddy, haproxy, redis-server: present"
 else
     say "installing Debian packages: ${missing[*]}"
     as_root apt-get update -q
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
 fi
-# The test harness starts its own nginx on a free port; a packaged one serving port 80
-# is not needed.
+# The test harness starts its own nginx, caddy and haproxy on free ports, each with a file
+# of deploy/; a packaged one serving port 80 is not needed.
 # Likewise for Redis: tests/it/redis.rs starts redis-server on a free port in a temporary
 # directory, without persistence, and stops it afterwards.
-for service in nginx redis-server; do
+for service in nginx caddy haproxy redis-server; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
         say "note: a system $service is running; the tests do not use it"
     fi

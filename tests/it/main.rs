@@ -21,6 +21,7 @@ mod hardening;
 mod leptos_settings;
 mod nginx;
 mod poll;
+mod proxies;
 mod redis;
 mod replay;
 mod secrets;

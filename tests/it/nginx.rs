@@ -1,14 +1,14 @@
 //! The workshop's proxy lesson with a real nginx: through `deploy/nginx/tickstream.conf`
 //! every event arrives as it is published; through the buffered variant it does not.
 
-use crate::support::nginx::Nginx;
+use crate::support::proxy::Proxy;
 use crate::support::{Response, TestServer};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_nginx_every_event_arrives_as_it_is_published() {
     let server = TestServer::start(&[]).await;
-    let nginx = Nginx::start("tickstream.conf", server.addr);
+    let nginx = Proxy::nginx("tickstream.conf", server.addr);
     let mut stream = Response::get(nginx.addr, "/api/sse", &[]).await;
     assert_eq!(stream.status, 200, "{}", nginx.log());
     assert_eq!(
@@ -46,7 +46,7 @@ const ECHO_SERVER_TRANSCRIPT: &str = include_str!("fixtures/echo-server-sse.txt"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_diagnostic_stream_through_nginx_reads_as_the_article_prints_it() {
     let server = TestServer::start(&[]).await;
-    let nginx = Nginx::start("tickstream.conf", server.addr);
+    let nginx = Proxy::nginx("tickstream.conf", server.addr);
     let mut stream = Response::get(
         nginx.addr,
         "/.sse",
@@ -89,7 +89,7 @@ async fn the_diagnostic_stream_through_nginx_reads_as_the_article_prints_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_buffering_compressing_proxy_holds_events_back() {
     let server = TestServer::start(&["--heartbeat-secs", "3600"]).await;
-    let nginx = Nginx::start("tickstream-buffered.conf", server.addr);
+    let nginx = Proxy::nginx("tickstream-buffered.conf", server.addr);
     let mut direct = server.get("/api/sse", &[]).await;
     direct.next_event().await.expect("snapshot");
     let addr = nginx.addr;

@@ -3,7 +3,7 @@
 //! chunked body — and parses event streams by the WHATWG rules (`wire::sse::Parser`).
 //! Nothing here trusts the server's own types: tests see what a browser would see.
 
-pub mod nginx;
+pub mod proxy;
 pub mod redis;
 
 use clap::Parser as _;

@@ -3,7 +3,7 @@
 //! when dropped; `restart` stops it and starts a fresh one on the same port, which — with
 //! nothing saved — comes back empty, as after a crash.
 
-use crate::support::nginx::free_port;
+use crate::support::proxy::free_port;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

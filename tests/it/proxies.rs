@@ -1,0 +1,100 @@
+//! The same lesson through every proxy the README's table covers — nginx, Caddy, HAProxy —
+//! each with the very file in `deploy/`: events arrive one by one as they are published,
+//! a WebSocket upgrades and streams, a long-poll waits and answers, and the diagnostic
+//! stream shows the headers the proxy added.
+
+use crate::support::proxy::Proxy;
+use crate::support::{Response, TestServer, PATIENCE};
+use futures_util::StreamExt;
+use std::net::SocketAddr;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Through `proxy`: 20 steps, each one's events before the next step is made (nothing may
+/// wait in a buffer for more data), a WebSocket, a long-poll, and `/.sse`.
+async fn streams_through(name: &str, proxy: &Proxy, server: &TestServer) {
+    let mut stream = Response::get(proxy.addr, "/api/sse", &[]).await;
+    assert_eq!(stream.status, 200, "{name}: {}", proxy.log());
+    assert_eq!(
+        stream.header("content-encoding"),
+        None,
+        "{name}: never compressed"
+    );
+    stream.next_event().await.expect("snapshot");
+    for _ in 0..20 {
+        let last = server.step(1).await;
+        let events = stream.events_until(last).await;
+        assert_eq!(events.last().expect("events").event_id(), last, "{name}");
+    }
+
+    websocket(name, proxy.addr, server).await;
+
+    // A long-poll that waits for news, answered through the proxy when it comes.
+    let after = server.latest();
+    let (addr, path) = (proxy.addr, format!("/api/poll?after={after}&wait=10"));
+    let waiting = tokio::spawn(async move { Response::get(addr, &path, &[]).await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let next = server.step(1).await;
+    let mut answer = tokio::time::timeout(PATIENCE, waiting)
+        .await
+        .expect("the poll is answered")
+        .expect("the poll task");
+    assert_eq!(answer.status, 200, "{name}");
+    assert!(
+        answer
+            .body()
+            .await
+            .contains(&format!("\"next\":\"{next}\"")),
+        "{name}"
+    );
+
+    let mut diagnostic = Response::get(proxy.addr, "/.sse", &[]).await;
+    diagnostic.next_event().await.expect("server");
+    let request = diagnostic.next_event().await.expect("request");
+    assert!(
+        request.data.contains("X-Forwarded-For: 127.0.0.1"),
+        "{name}: {}",
+        request.data
+    );
+}
+
+async fn websocket(name: &str, addr: SocketAddr, server: &TestServer) {
+    let url = format!("ws://{addr}/api/ws");
+    let (mut socket, response) = tokio_tungstenite::connect_async(url)
+        .await
+        .unwrap_or_else(|err| panic!("{name}: the upgrade failed: {err}"));
+    assert_eq!(response.status(), 101, "{name}");
+    let last = server.step(1).await;
+    loop {
+        let message = tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .expect("a message")
+            .expect("open")
+            .expect("a frame");
+        if let Message::Text(text) = message {
+            if text.contains(&format!("\"id\":\"{last}\"")) {
+                break;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_caddy_events_arrive_one_by_one_and_websockets_upgrade() {
+    let server = TestServer::start(&[]).await;
+    let proxy = Proxy::caddy(server.addr);
+    streams_through("caddy", &proxy, &server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_haproxy_events_arrive_one_by_one_and_websockets_upgrade() {
+    let server = TestServer::start(&[]).await;
+    let proxy = Proxy::haproxy(server.addr);
+    streams_through("haproxy", &proxy, &server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_nginx_a_websocket_and_a_long_poll_pass_too() {
+    let server = TestServer::start(&[]).await;
+    let proxy = Proxy::nginx("tickstream.conf", server.addr);
+    streams_through("nginx", &proxy, &server).await;
+}
