@@ -66,6 +66,19 @@ fi
 wasm_opt=end2end/node_modules/.bin/wasm-opt
 "$wasm_opt" --version >/dev/null || { echo "setup: $wasm_opt does not run" >&2; false; }
 
+begin "Python clients for the real-client tests (httpx-sse, end2end/requirements.txt)"
+req_sum=$(sha256sum end2end/requirements.txt | cut -d' ' -f1)
+venv=end2end/.venv
+if [ -f "$venv/.tickstream-requirements-sha256" ] &&
+    [ "$(cat "$venv/.tickstream-requirements-sha256")" = "$req_sum" ]; then
+    say "$venv: matches requirements.txt"
+else
+    say "installing the Python test clients into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r end2end/requirements.txt
+    echo "$req_sum" > "$venv/.tickstream-requirements-sha256"
+fi
+
 begin "Debian packages (chromium for Playwright; nginx, caddy, haproxy and redis-server for the integration tests)"
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
