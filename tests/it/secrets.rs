@@ -2,13 +2,19 @@
 //! at every level down to TRACE without it, `/metrics` never shows it, and the diagnostic
 //! stream echoes `Authorization` as `<redacted>`.
 //!
-//! The server runs on this test's own single-threaded runtime, and the log subscriber is
-//! this thread's default, so the capture holds this server's logs and nothing from the
-//! other tests running in the same process.
+//! The server runs on this test's own single-threaded runtime. The log subscriber is the
+//! process's global one (a thread-local default can miss events whose callsites other
+//! threads registered first), with a filter that takes events from this test's thread only:
+//! the capture holds this server's logs, at every level, and nothing of the other tests
+//! running in the same process.
 
 use crate::support::TestServer;
+use std::cell::Cell;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
 const TOKEN: &str = "s3cret-admin-token-that-must-not-leak";
 
@@ -30,17 +36,36 @@ impl Write for Capture {
     }
 }
 
+thread_local! {
+    /// Whether this thread's events are captured.
+    static CAPTURING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The capture, installed once as the process's subscriber.
+fn capture() -> Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let writer = capture.clone();
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .with_filter(tracing_subscriber::filter::filter_fn(|_| {
+                    CAPTURING.with(Cell::get)
+                }));
+            // Another test may have installed a subscriber; then nothing is captured, and
+            // the assertion that requests were logged says so.
+            let _ = tracing_subscriber::registry().with(layer).try_init();
+            capture
+        })
+        .clone()
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn the_admin_token_never_reaches_logs_or_metrics() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    // Held to the end: this thread's logs go to the capture while it lives.
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let capture = capture();
+    CAPTURING.with(|capturing| capturing.set(true));
 
     let server = TestServer::start(&["--admin-token", TOKEN]).await;
     let ok = server
