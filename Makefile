@@ -6,6 +6,12 @@ SHELL := bash
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 # Where `make run` serves, and extra server flags, e.g. `make run ARGS="--seed 42"`.
+# `make run TLS=1` serves HTTPS and HTTP/2 on https://127.0.0.1:3443 with a certificate made
+# at start-up (the browser asks to trust it; the log prints its SHA-256 fingerprint).
+ifeq ($(TLS),1)
+ADDR ?= 127.0.0.1:3443
+TLS_ARGS := --tls self-signed
+endif
 ADDR ?= 127.0.0.1:3000
 ARGS ?=
 
@@ -21,7 +27,7 @@ build: setup
 
 ## Build, then serve the market on http://$(ADDR).
 run: build
-	./target/release/tickstream --addr $(ADDR) $(ARGS)
+	./target/release/tickstream --addr $(ADDR) $(TLS_ARGS) $(ARGS)
 
 ## Rebuild and restart on every change (cargo leptos watch).
 dev: setup

@@ -132,6 +132,24 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub write_timeout_secs: u64,
 
+    /// Serve HTTPS (and HTTP/2) with a certificate made at start-up for localhost and
+    /// 127.0.0.1 (`self-signed`); its SHA-256 fingerprint is printed.
+    #[arg(long, env = "TICKSTREAM_TLS", value_enum, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls: Option<TlsSource>,
+
+    /// Serve HTTPS (and HTTP/2) with this PEM certificate chain (with `--tls-key`).
+    #[arg(long, env = "TICKSTREAM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `--tls-cert`.
+    #[arg(
+        long,
+        env = "TICKSTREAM_TLS_KEY",
+        requires = "tls_cert",
+        hide_env_values = true
+    )]
+    pub tls_key: Option<PathBuf>,
+
     /// An origin (`https://host[:port]`) whose pages may call the API cross-origin (CORS).
     /// Repeat it, or list several separated by commas in the environment variable. Without
     /// one, the API is same-origin only.
@@ -239,6 +257,13 @@ impl std::str::FromStr for AdminToken {
     }
 }
 
+/// Where a TLS certificate comes from when it is not given as files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TlsSource {
+    /// Made at start-up for localhost and 127.0.0.1; browsers will ask to trust it.
+    SelfSigned,
+}
+
 /// How the market's clock runs (`--clock`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ClockMode {
@@ -338,6 +363,17 @@ mod tests {
             &["tickstream", "--cors-origin", "*"],
             &["tickstream", "--cors-origin", "https://a.example/"],
             &["tickstream", "--cors-origin", "a.example"],
+            &["tickstream", "--tls", "homemade"],
+            &["tickstream", "--tls-cert", "c.pem"],
+            &[
+                "tickstream",
+                "--tls",
+                "self-signed",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+            ],
         ] {
             assert!(Config::try_parse_from(bad).is_err(), "{bad:?}");
         }

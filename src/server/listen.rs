@@ -18,6 +18,10 @@
 //!   connection's meter, so a request that names a client can claim it
 //!   ([`meter`](super::meter)).
 //!
+//! - **TLS**: with `--tls…`, each connection's handshake (bounded by the header timeout) comes
+//!   first, and the connection then speaks HTTP/2 or HTTP/1.1 as ALPN chose; every guard
+//!   above applies the same (the stall guard sits under TLS, on the socket).
+//!
 //! Invariant: every connection is watched by the graceful-shutdown handle, so when
 //! `shutdown` is cancelled the listener closes and the loop returns once every connection
 //! has finished (streams end themselves on the same signal).
@@ -29,10 +33,11 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use prometheus_client::metrics::counter::Counter;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -40,6 +45,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -56,12 +62,14 @@ pub struct Timeouts {
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Serves `app` on `listener` until `shutdown` is cancelled and every connection is done.
+/// Serves `app` on `listener` until `shutdown` is cancelled and every connection is done;
+/// with `tls`, every connection is HTTPS and may speak HTTP/2 (ALPN).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     timeouts: Timeouts,
     metrics: Arc<Metrics>,
+    tls: Option<TlsAcceptor>,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
@@ -69,6 +77,13 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header);
+    // HTTP/2 (over TLS only, as browsers use it): ping an idle connection so a dead peer
+    // is noticed, as TCP keep-alive does for HTTP/1.1.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(KEEPALIVE_IDLE)
+        .keep_alive_timeout(timeouts.write);
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, remote) = tokio::select! {
@@ -86,29 +101,72 @@ pub async fn serve(
             },
         };
         configure_socket(&stream, timeouts.write);
-        let meter = Arc::new(ConnectionMeter::new());
+        let connection = Connection {
+            builder: builder.clone(),
+            app: app.clone(),
+            remote,
+            meter: Arc::new(ConnectionMeter::new()),
+            watcher: graceful.watcher(),
+        };
         let guarded = StallGuard::new(stream, timeouts.write, metrics.stalled.clone());
-        let io = TokioIo::new(Metered::new(guarded, meter.clone()));
-        let router = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(remote));
-            request.extensions_mut().insert(meter.clone());
-            router.clone().oneshot(request.map(axum::body::Body::new))
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned();
-        let watched = graceful.watch(connection);
-        tokio::spawn(async move {
-            // A client that vanishes or sends garbage ends only its own connection.
-            if let Err(err) = watched.await {
-                tracing::debug!("connection from {remote} ended: {err}");
+        match tls.clone() {
+            None => {
+                tokio::spawn(connection.serve(guarded));
             }
-        });
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    // A handshake that never ends is a slow head like any other.
+                    match tokio::time::timeout(timeouts.header, acceptor.accept(guarded)).await {
+                        Ok(Ok(secured)) => connection.serve(secured).await,
+                        Ok(Err(err)) => {
+                            tracing::debug!("TLS handshake with {remote} failed: {err}")
+                        }
+                        Err(_) => tracing::debug!("TLS handshake with {remote} timed out"),
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// One accepted connection, about to be served.
+struct Connection {
+    builder: Builder<TokioExecutor>,
+    app: Router,
+    remote: SocketAddr,
+    meter: Arc<ConnectionMeter>,
+    watcher: Watcher,
+}
+
+impl Connection {
+    /// Serves HTTP/1.1 (or, over TLS, HTTP/2) on `io` until the connection ends; each
+    /// request carries the client's address and the connection's meter.
+    async fn serve<IO>(self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Connection {
+            builder,
+            app,
+            remote,
+            meter,
+            watcher,
+        } = self;
+        let io = TokioIo::new(Metered::new(io, meter.clone()));
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            request.extensions_mut().insert(meter.clone());
+            app.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = builder.serve_connection_with_upgrades(io, service);
+        // A client that vanishes or sends garbage ends only its own connection.
+        if let Err(err) = watcher.watch(connection.into_owned()).await {
+            tracing::debug!("connection from {remote} ended: {err}");
+        }
+    }
 }
 
 /// Errors that concern one incoming connection only (it was reset before we took it).

@@ -14,7 +14,9 @@
 //! claims the connection, so bytes read since the last claim or write go to the next
 //! claimant (or, on a streaming connection, to its owner at its next write or at the end).
 //! HTTP/1.1 carries one request at a time on a connection, which is what makes the split
-//! exact; browsers do not pipeline.
+//! exact; browsers do not pipeline. HTTP/2 carries many at once on one connection, so its
+//! requests claim nothing and are not counted per client (and with TLS, what is counted is
+//! the HTTP inside it, not the TLS records).
 
 use crate::wire::http::query;
 use crate::wire::usage::{is_client_id, WireUsage};
@@ -235,7 +237,9 @@ pub async fn claim_connection(
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(connection) = request.extensions().get::<Arc<ConnectionMeter>>() {
+    let one_at_a_time = request.version() < axum::http::Version::HTTP_2;
+    let connection = request.extensions().get::<Arc<ConnectionMeter>>();
+    if let Some(connection) = connection.filter(|_| one_at_a_time) {
         let owner = named_client(request.uri().query()).and_then(|id| meters.counts_for(&id));
         connection.claim(owner);
     }

@@ -15,7 +15,7 @@
 //!
 //! 1. settings and leaf services: [`config`], [`clock`], [`error`], [`body`], [`metrics`],
 //!    [`headers`], [`shutdown`], [`link`], [`view`], [`translate`], [`analyst`], [`meter`],
-//!    [`listen`];
+//!    [`tls`], [`listen`];
 //! 2. the stream: [`bus`], [`hub`], [`limits`], [`driver`], [`redis`];
 //! 3. the shared state of a running server: [`state`];
 //! 4. the handlers: [`transport`], [`admin`], [`explain`], then [`routes`];
@@ -46,6 +46,7 @@ pub mod routes;
 pub mod shutdown;
 pub mod startup;
 pub mod state;
+pub mod tls;
 pub mod translate;
 pub mod transport;
 pub mod view;

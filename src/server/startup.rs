@@ -10,7 +10,7 @@
 use super::bus::memory::MemoryBus;
 use super::bus::Bus;
 use super::clock;
-use super::config::{BusUrl, Config, Role};
+use super::config::{BusUrl, Config, Role, TlsSource};
 use super::driver::Driver;
 use super::hub::Hub;
 use super::limits::{AnswerSlots, StreamLimits};
@@ -21,6 +21,7 @@ use super::redis::{self, RedisBus};
 use super::routes;
 use super::shutdown::StreamEnds;
 use super::state::AppState;
+use super::tls;
 use super::translate;
 use super::view::{MarketView, SymbolInfo, ViewLimits};
 use crate::market::{Market, MarketConfig, Universe};
@@ -68,6 +69,9 @@ pub enum StartError {
     /// `--bus` and `--role` do not go together, or the bus cannot be opened.
     #[error("{0}")]
     Bus(String),
+    /// The TLS certificate or key cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] super::tls::TlsError),
     /// The address cannot be listened on.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -269,6 +273,7 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        let tls = tls_of(&state.config)?;
         start_feeder(feeder, &state);
         let timeouts = listen::Timeouts {
             header: Duration::from_secs(state.config.header_timeout_secs),
@@ -280,10 +285,25 @@ impl Server {
             app,
             timeouts,
             state.metrics.clone(),
+            tls,
             state.shutdown.clone(),
         ));
         Ok(Server { addr, state, task })
     }
+}
+
+/// The TLS acceptor `--tls…` asks for, if any (its fingerprint logged).
+fn tls_of(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, StartError> {
+    let tls = match (&config.tls, &config.tls_cert, &config.tls_key) {
+        (Some(TlsSource::SelfSigned), ..) => tls::self_signed()?,
+        (None, Some(cert), Some(key)) => tls::from_files(cert, key)?,
+        _ => return Ok(None),
+    };
+    tracing::info!(
+        fingerprint = %tls.fingerprint,
+        "serving HTTPS (HTTP/2 and HTTP/1.1); the certificate's SHA-256 fingerprint"
+    );
+    Ok(Some(tls.acceptor))
 }
 
 /// Spawns what publishes into the hub, until shutdown.

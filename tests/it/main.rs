@@ -27,5 +27,6 @@ mod replay;
 mod secrets;
 mod soak;
 mod sse;
+mod tls;
 mod usage;
 mod ws;

@@ -164,6 +164,15 @@ fn bad_settings_stop_the_server_with_a_clear_message() {
             "/nonexistent/universe.toml",
         ),
         (&["--leptos-config", "/nonexistent/Leptos.toml"], "Leptos"),
+        (
+            &[
+                "--tls-cert",
+                "/nonexistent/cert.pem",
+                "--tls-key",
+                "/nonexistent/key.pem",
+            ],
+            "/nonexistent/cert.pem",
+        ),
     ] {
         let output = run(args);
         assert!(!output.status.success(), "{args:?} should fail");
