@@ -39,6 +39,7 @@ pub fn hydrate() {
         leptos::prelude::provide_context(client::admin::admin_api());
         leptos::prelude::provide_context(client::explain::explain_api());
         leptos::prelude::provide_context(client::lesson::listener_lesson());
+        leptos::prelude::provide_context(client::connections::connection_lab());
         leptos::prelude::view! { <ui::App/> }
     });
     client::mark_hydrated();

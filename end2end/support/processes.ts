@@ -2,6 +2,7 @@
 // spec does to it — steps, restarts — touches no other spec), and nginx in front of one.
 // Each listens on a free loopback port and is stopped by `stop()` (call it in `afterAll`).
 import { spawn, type ChildProcess } from "node:child_process";
+import { get as httpsGet } from "node:https";
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -24,13 +25,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether `url` answers 200 now; over https, whatever certificate the server shows. */
+async function answers(url: string): Promise<boolean> {
+  if (!url.startsWith("https:")) {
+    const response = await fetch(url);
+    return response.ok;
+  }
+  // Node's fetch cannot be told to trust one self-signed certificate; `https.get` can.
+  return new Promise((done, fail) => {
+    httpsGet(url, { rejectUnauthorized: false }, (response) => {
+      response.resume();
+      done(response.statusCode === 200);
+    }).once("error", fail);
+  });
+}
+
 /** Resolves once `url` answers 200, or fails after `ms`. */
 async function waitFor(url: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     try {
-      const response = await fetch(url);
-      if (response.ok) return;
+      if (await answers(url)) return;
     } catch {
       // not listening yet
     }
@@ -55,8 +70,10 @@ export class Tickstream {
     return server;
   }
 
+  /** `https://…` when the server was started with `--tls` (self-signed or from files). */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    const tls = this.args.some((arg) => arg === "--tls" || arg === "--tls-cert");
+    return `${tls ? "https" : "http"}://127.0.0.1:${this.port}`;
   }
 
   private async spawn(): Promise<void> {

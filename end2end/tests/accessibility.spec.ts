@@ -1,9 +1,9 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 
-// An automated accessibility scan (axe-core) of both pages while they stream: no serious or
+// An automated accessibility scan (axe-core) of every page while it streams: no serious or
 // critical violation of WCAG 2 A/AA rules.
-for (const path of ["/", "/lab"]) {
+for (const path of ["/", "/lab", "/lessons", "/connections"]) {
   test(`${path} has no serious accessibility violations while it streams`, async ({ page }) => {
     await page.goto(path);
     await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");

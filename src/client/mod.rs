@@ -16,6 +16,7 @@
 pub mod admin;
 mod backoff;
 pub mod clock;
+pub mod connections;
 pub mod event_stream;
 pub mod explain;
 pub mod fetch;

@@ -1,5 +1,6 @@
 //! The HTML shell and the root component with its routes.
 
+use super::connections::ConnectionsPage;
 use super::lab::LabPage;
 use super::lessons::LessonsPage;
 use super::market_page::MarketPage;
@@ -44,6 +45,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=MarketPage/>
                 <Route path=StaticSegment("lab") view=LabPage/>
                 <Route path=StaticSegment("lessons") view=LessonsPage/>
+                <Route path=StaticSegment("connections") view=ConnectionsPage/>
             </Routes>
         </Router>
     }

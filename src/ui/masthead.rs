@@ -5,9 +5,10 @@ use super::theme::ThemeToggle;
 use leptos::prelude::*;
 
 /// The pages, in the order the navigation lists them.
-const PAGES: [(&str, &str); 3] = [
+const PAGES: [(&str, &str); 4] = [
     ("/", "Market"),
     ("/lab", "Transport lab"),
+    ("/connections", "Connections"),
     ("/lessons", "Lessons"),
 ];
 

@@ -7,6 +7,7 @@
 pub mod announcement;
 pub mod app;
 pub mod chart;
+pub mod connections;
 pub mod explain;
 pub mod feed;
 pub mod format;
