@@ -1,7 +1,7 @@
 //! The same lesson through every proxy the README's table covers — nginx, Caddy, HAProxy —
 //! each with the very file in `deploy/`: events arrive one by one as they are published,
 //! a WebSocket upgrades and streams, a long-poll waits and answers, and the diagnostic
-//! stream shows the headers the proxy added.
+//! stream shows the headers the proxy added. nginx over TLS and HTTP/2 too, as curl speaks it.
 
 use crate::support::proxy::Proxy;
 use crate::support::{Response, TestServer, PATIENCE};
@@ -98,4 +98,35 @@ async fn through_nginx_a_websocket_and_a_long_poll_pass_too() {
     let server = TestServer::start(&[]).await;
     let proxy = Proxy::nginx("tickstream.conf", server.addr);
     streams_through("nginx", &proxy, &server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_nginx_over_http2_events_arrive_one_by_one() {
+    let server = TestServer::start(&[]).await;
+    let proxy = Proxy::nginx("tickstream-h2.conf", server.addr);
+    let url = format!("https://{}/api/sse", proxy.addr);
+    let mut curl = tokio::process::Command::new("curl")
+        .args(["--http2", "-k", "-s", "-N", "-i", &url])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("curl runs");
+    let stdout = curl.stdout.take().expect("stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let mut next_line = async || {
+        tokio::time::timeout(PATIENCE, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("a line within the patience: {}", proxy.log()))
+            .expect("reads")
+            .expect("the stream goes on")
+    };
+    // `-i` prints the status line first: the HTTP version curl and nginx agreed on.
+    let status = next_line().await;
+    assert!(status.starts_with("HTTP/2 200"), "{status}");
+    while !next_line().await.starts_with("event: snapshot") {}
+    // Each step's events arrive before the next step is made: nothing waits in a buffer.
+    for _ in 0..10 {
+        let wanted = format!("id: {}", server.step(1).await);
+        while next_line().await != wanted {}
+    }
 }

@@ -2,8 +2,9 @@
 //! `make setup` installs them — running one of the project's own configuration files from
 //! `deploy/` with its two addresses pointed at a test server. Stopped when dropped.
 //!
-//! Every file in `deploy/` proxies `127.0.0.1:3000` and listens on `127.0.0.1:8080`; those
-//! are the two strings replaced here, so a test runs the very file a reader would deploy.
+//! Every file in `deploy/` proxies `127.0.0.1:3000` and listens on `127.0.0.1:8080` (or, over
+//! TLS, `127.0.0.1:8443` with its certificate under `/etc/ssl/tickstream/`); those are the
+//! strings replaced here, so a test runs the very file a reader would deploy.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,12 +24,18 @@ fn deploy_file(file: &str, app: SocketAddr, listen: SocketAddr) -> String {
     let source = format!("{}/deploy/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&source).expect("the deploy config");
     assert!(
-        text.contains("127.0.0.1:3000") && text.contains("127.0.0.1:8080"),
+        text.contains("127.0.0.1:3000")
+            && (text.contains("127.0.0.1:8080") || text.contains("127.0.0.1:8443")),
         "{source} no longer has the addresses the tests replace"
     );
     text.replace("127.0.0.1:3000", &app.to_string())
         .replace("127.0.0.1:8080", &listen.to_string())
+        .replace("127.0.0.1:8443", &listen.to_string())
 }
+
+/// The certificate paths the TLS files in `deploy/` name.
+const DEPLOY_CERT: &str = "/etc/ssl/tickstream/cert.pem";
+const DEPLOY_KEY: &str = "/etc/ssl/tickstream/key.pem";
 
 fn binary(candidates: &[&str], name: &str) -> String {
     candidates
@@ -39,15 +46,24 @@ fn binary(candidates: &[&str], name: &str) -> String {
 }
 
 impl Proxy {
-    /// nginx with `deploy/nginx/<site>` in front of `app`.
+    /// nginx with `deploy/nginx/<site>` in front of `app` (with a fresh self-signed
+    /// certificate when the site serves TLS).
     pub fn nginx(site: &str, app: SocketAddr) -> Proxy {
         let nginx = binary(&["/usr/sbin/nginx", "/usr/local/sbin/nginx"], "nginx");
         Proxy::start("nginx", app, |dir, listen| {
-            std::fs::write(
-                dir.join("site.conf"),
-                deploy_file(&format!("nginx/{site}"), app, listen),
-            )
-            .expect("writes");
+            let mut text = deploy_file(&format!("nginx/{site}"), app, listen);
+            if text.contains(DEPLOY_CERT) {
+                // A certificate of its own for 127.0.0.1, as `--tls self-signed` makes one.
+                let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+                    .expect("a certificate");
+                let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+                std::fs::write(&cert, made.cert.pem()).expect("writes");
+                std::fs::write(&key, made.signing_key.serialize_pem()).expect("writes");
+                text = text
+                    .replace(DEPLOY_CERT, &cert.display().to_string())
+                    .replace(DEPLOY_KEY, &key.display().to_string());
+            }
+            std::fs::write(dir.join("site.conf"), text).expect("writes");
             let d = dir.display();
             // One process (`master_process off`), so that killing it leaves no workers.
             let main_conf = format!(
