@@ -36,7 +36,7 @@ impl Adapter for FetchAdapter {
         let controller = AbortController::new().ok();
         let signal = controller.as_ref().map(AbortController::signal);
         *self.abort.borrow_mut() = controller;
-        let url = link.url(SSE_PATH, &[]);
+        let url = link.stream_url(SSE_PATH, &[]);
         let resume: Vec<(&str, String)> = link
             .last_id()
             .map(|id| (LAST_EVENT_ID_HEADER, id.to_string()))

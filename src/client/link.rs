@@ -16,17 +16,28 @@
 //! - for a metered feed (the transport lab), the client id every request carries
 //!   (`?client=`), and the server's count of its bytes on the wire, read once a second;
 //! - every event's receive time with the page's estimate of the clocks' offset
-//!   ([`clock`](super::clock)).
+//!   ([`clock`](super::clock));
+//! - healing by itself on a real network ([`lifecycle`](super::lifecycle)): `offline` closes
+//!   the connection and shows `offline`, `online` reconnects at once (no backoff to wait
+//!   out); a tab hidden for longer than the server's grace (`--hidden-grace-secs`, told in
+//!   a `<meta>`) closes its stream and shows `paused`, and resumes by id the moment it is
+//!   shown; and a stream silent for [`STALE_AFTER`] × the heartbeat interval its `hello`
+//!   announced is taken for dead (a proxy or NAT that dropped it without a word) and
+//!   resumed. Streams ask for heartbeats the page can see (`heartbeat=event`): an
+//!   `EventSource` cannot see `:` comments, nor a page a WebSocket ping.
 //!
 //! Invariants: at most one reconnect is scheduled at a time; nothing is reported after
-//! [`Link::stop`]; adapters hold the link weakly, so dropping the page's handle frees both.
+//! [`Link::stop`]; while offline or paused nothing reconnects; adapters hold the link
+//! weakly, so dropping the page's handle frees both.
 
 use super::backoff::{sleep, Backoff, Timer};
+use super::lifecycle::{self, Lifecycle, PageEvent};
 use super::{ask_server_to_drop, clock, now_ms};
+use crate::ui::app::HIDDEN_GRACE_META;
 use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent, FeedRequest, TransportKind};
 use crate::wire::http::{query, USAGE_PATH};
 use crate::wire::usage::WireUsage;
-use crate::wire::{Envelope, EventId, Payload};
+use crate::wire::{Envelope, EventId, HeartbeatStyle, Payload};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -63,6 +74,29 @@ pub struct WeakLink(Weak<Inner>);
 /// How often a metered link reads its wire cost.
 const USAGE_EVERY: Duration = Duration::from_secs(1);
 
+/// A stream that has said nothing — no event, no heartbeat — for this many heartbeat
+/// intervals is dead: one late heartbeat is jitter, two missed ones are not.
+pub const STALE_AFTER: f64 = 2.5;
+
+/// How long a hidden tab keeps its stream when the page does not say
+/// (`--hidden-grace-secs`'s default).
+const DEFAULT_HIDDEN_GRACE: Duration = Duration::from_secs(60);
+
+/// Why a link is not connected on purpose.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Holds {
+    /// The browser is offline.
+    offline: bool,
+    /// The tab has been hidden for longer than the grace.
+    hidden: bool,
+}
+
+impl Holds {
+    fn any(self) -> bool {
+        self.offline || self.hidden
+    }
+}
+
 struct Inner {
     adapter: RefCell<Rc<dyn Adapter>>,
     on: Rc<dyn Fn(FeedEvent)>,
@@ -76,6 +110,15 @@ struct Inner {
     lost: Cell<bool>,
     stopped: Cell<bool>,
     retry: Timer,
+    /// The heartbeat interval the current connection's `hello` announced.
+    heartbeat: Cell<Option<Duration>>,
+    /// Fires when the stream has been silent for too long.
+    stale: Timer,
+    /// Closes the stream once the tab has been hidden for the grace.
+    grace: Timer,
+    holds: Cell<Holds>,
+    /// The browser's `online`/`offline`/`visibilitychange` listeners.
+    lifecycle: RefCell<Option<Lifecycle>>,
 }
 
 impl Link {
@@ -96,6 +139,17 @@ impl Link {
             lost: Cell::new(false),
             stopped: Cell::new(false),
             retry: Timer::default(),
+            heartbeat: Cell::new(None),
+            stale: Timer::default(),
+            grace: Timer::default(),
+            holds: Cell::new(Holds::default()),
+            lifecycle: RefCell::new(None),
+        }));
+        let weak = link.downgrade();
+        *link.0.lifecycle.borrow_mut() = Some(Lifecycle::watch(move |event| {
+            if let Some(link) = weak.upgrade() {
+                link.on_page(event);
+            }
         }));
         link.report(FeedEvent::State(ConnectionState::Connecting));
         // Start the clocks' offset estimate now, so it is ready by the first event.
@@ -122,6 +176,13 @@ impl Link {
         } else {
             format!("{path}?{}", pairs.join("&"))
         }
+    }
+
+    /// [`Link::url`] for a stream, which also asks for heartbeats the page can see.
+    pub fn stream_url(&self, path: &str, params: &[(&str, String)]) -> String {
+        let mut params = params.to_vec();
+        params.push((query::HEARTBEAT, HeartbeatStyle::Event.as_str().to_owned()));
+        self.url(path, &params)
     }
 
     /// A handle for callbacks.
@@ -175,7 +236,8 @@ impl Link {
         self.0.backoff.borrow_mut().reset();
     }
 
-    /// An event arrived as `raw`: remembers its id (and a `hello`'s name) and hands it on.
+    /// An event arrived as `raw`: remembers its id (and a `hello`'s name and heartbeat)
+    /// and hands it on.
     pub fn received(&self, envelope: Envelope, raw: String) {
         self.heard();
         if let Some(id) = envelope.id {
@@ -183,8 +245,12 @@ impl Link {
         }
         if let Payload::Hello(hello) = &envelope.payload {
             *self.0.name.borrow_mut() = Some(hello.connection.clone());
+            self.0
+                .heartbeat
+                .set(Some(Duration::from_millis(hello.heartbeat_ms)));
             self.report(FeedEvent::Named(hello.connection.clone()));
         }
+        self.watch_for_silence();
         self.report(FeedEvent::Message {
             envelope,
             raw,
@@ -196,10 +262,10 @@ impl Link {
     /// The connection is gone: close what is left of it and open a new one after the
     /// backoff.
     pub fn lost(&self) {
-        if self.is_stopped() {
+        if self.is_stopped() || self.0.holds.get().any() {
             return;
         }
-        self.adapter().close();
+        self.disconnect();
         self.0.lost.set(true);
         self.report(FeedEvent::State(ConnectionState::Reconnecting));
         let delay = self.0.backoff.borrow_mut().next_delay();
@@ -208,11 +274,113 @@ impl Link {
             .retry
             .set(Duration::from_millis(u64::from(delay)), move || {
                 if let Some(link) = weak.upgrade() {
-                    if !link.is_stopped() {
+                    if !link.is_stopped() && !link.0.holds.get().any() {
                         link.adapter().open(&link);
                     }
                 }
             });
+    }
+
+    /// Closes the current connection and forgets its heartbeat, reporting nothing.
+    fn disconnect(&self) {
+        self.0.retry.cancel();
+        self.0.stale.cancel();
+        self.0.heartbeat.set(None);
+        self.adapter().close();
+    }
+
+    /// Re-arms the stale-stream watchdog: once the connection's heartbeat interval is known,
+    /// a silence of [`STALE_AFTER`] intervals drops it and resumes.
+    fn watch_for_silence(&self) {
+        let Some(heartbeat) = self.0.heartbeat.get() else {
+            return;
+        };
+        let weak = self.downgrade();
+        self.0.stale.set(heartbeat.mul_f64(STALE_AFTER), move || {
+            if let Some(link) = weak.upgrade() {
+                leptos::logging::warn!("the stream went silent: resuming on a new connection");
+                link.reconnect_now();
+            }
+        });
+    }
+
+    /// Drops whatever connection there is and opens a new one now, resuming from the last
+    /// id: the network is back, the tab is shown, or the stream went silent.
+    fn reconnect_now(&self) {
+        if self.is_stopped() || self.0.holds.get().any() {
+            return;
+        }
+        self.disconnect();
+        self.0.lost.set(true);
+        self.0.backoff.borrow_mut().reset();
+        self.report(FeedEvent::State(ConnectionState::Reconnecting));
+        self.adapter().open(self);
+    }
+
+    /// The page's circumstances changed.
+    fn on_page(&self, event: PageEvent) {
+        if self.is_stopped() {
+            return;
+        }
+        let mut holds = self.0.holds.get();
+        match event {
+            PageEvent::Offline => {
+                self.0.grace.cancel();
+                holds.offline = true;
+                self.hold(holds, ConnectionState::Offline);
+            }
+            PageEvent::Online => {
+                holds.offline = false;
+                self.release(holds);
+            }
+            PageEvent::Hidden => {
+                let weak = self.downgrade();
+                self.0.grace.set(hidden_grace(), move || {
+                    if let Some(link) = weak.upgrade() {
+                        if lifecycle::is_hidden() && !link.is_stopped() {
+                            let mut holds = link.0.holds.get();
+                            holds.hidden = true;
+                            link.hold(holds, ConnectionState::Paused);
+                        }
+                    }
+                });
+            }
+            PageEvent::Visible => {
+                self.0.grace.cancel();
+                holds.hidden = false;
+                self.release(holds);
+            }
+        }
+    }
+
+    /// Closes the connection on purpose, showing `state`, until [`Link::release`].
+    fn hold(&self, holds: Holds, state: ConnectionState) {
+        let was_held = self.0.holds.replace(holds).any();
+        if !was_held {
+            self.disconnect();
+            self.0.lost.set(true);
+        }
+        // Offline says more than paused: it is what stands between the page and the stream.
+        let shown = if holds.offline {
+            ConnectionState::Offline
+        } else {
+            state
+        };
+        self.report(FeedEvent::State(shown));
+    }
+
+    /// Lifts a hold; with none left, connects again at once.
+    fn release(&self, holds: Holds) {
+        let was_held = self.0.holds.replace(holds).any();
+        if holds.any() {
+            if holds.offline {
+                self.report(FeedEvent::State(ConnectionState::Offline));
+            } else {
+                self.report(FeedEvent::State(ConnectionState::Paused));
+            }
+        } else if was_held {
+            self.reconnect_now();
+        }
     }
 
     /// The connection is gone but the browser retries it by itself (an `EventSource`):
@@ -228,8 +396,7 @@ impl Link {
         if self.is_stopped() {
             return;
         }
-        self.0.retry.cancel();
-        self.adapter().close();
+        self.disconnect();
         let kind = adapter.kind();
         *self.0.adapter.borrow_mut() = adapter;
         self.report(FeedEvent::FellBack(kind));
@@ -243,9 +410,17 @@ impl Link {
         }
         self.report(FeedEvent::State(ConnectionState::Closed));
         self.0.stopped.set(true);
-        self.0.retry.cancel();
-        self.adapter().close();
+        self.0.grace.cancel();
+        self.disconnect();
+        self.0.lifecycle.borrow_mut().take();
     }
+}
+
+/// How long a hidden tab keeps its stream: what the server said in the page, or the default.
+fn hidden_grace() -> Duration {
+    lifecycle::meta(HIDDEN_GRACE_META)
+        .and_then(|ms| ms.parse::<u64>().ok())
+        .map_or(DEFAULT_HIDDEN_GRACE, Duration::from_millis)
 }
 
 /// A fresh client id for a metered feed: its transport and a random part.

@@ -21,6 +21,7 @@ pub mod event_stream;
 pub mod explain;
 pub mod fetch;
 pub mod lesson;
+pub mod lifecycle;
 pub mod link;
 pub mod poll;
 pub mod sse;

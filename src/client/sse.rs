@@ -72,7 +72,7 @@ impl Adapter for SseAdapter {
             .map(|id| (query::LAST_EVENT_ID, id.to_string()))
             .into_iter()
             .collect();
-        let url = link.url(SSE_PATH, &resume);
+        let url = link.stream_url(SSE_PATH, &resume);
         link.report(FeedEvent::Request);
         let source = match EventSource::new(&url) {
             Ok(source) => source,

@@ -51,7 +51,7 @@ impl Adapter for WsAdapter {
             .map(|id| (query::LAST_EVENT_ID, id.to_string()))
             .into_iter()
             .collect();
-        let url = format!("{origin}{}", link.url(WS_PATH, &resume));
+        let url = format!("{origin}{}", link.stream_url(WS_PATH, &resume));
         link.report(FeedEvent::Request); // the upgrade handshake
         let socket = match WebSocket::new(&url) {
             Ok(socket) => socket,

@@ -19,13 +19,14 @@ use crate::wire::admin::{
     NewsRequest, PublishRequest, Published, SpeedRequest, SpeedSet, StepRequest, Stepped,
 };
 use crate::wire::error::param;
+use crate::wire::faults::{ActiveFault, FaultList, FaultRequest, FAULTS_PATH};
 use crate::wire::ErrorCode;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
@@ -44,6 +45,10 @@ pub fn routes(token: Option<AdminToken>) -> Router<AppState> {
         .route(admin::STEP_PATH, post(step))
         .route(admin::DISCONNECT_PATH, post(disconnect))
         .route(admin::PUBLISH_PATH, post(publish))
+        .route(
+            FAULTS_PATH,
+            get(list_faults).post(inject_fault).delete(clear_faults),
+        )
         .route_layer(middleware::from_fn_with_state(token, require_token))
 }
 
@@ -202,4 +207,45 @@ async fn disconnect(
     let open = u64::try_from(app.metrics.open_streams()).unwrap_or(0);
     app.streams.end_all();
     Ok(Json(Disconnected { disconnected: open }))
+}
+
+/// The faults API answers only on a server started with `--faults`.
+fn faults_enabled(app: &AppState) -> Result<(), ApiError> {
+    if app.faults.enabled {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::FaultsDisabled,
+        "fault injection is off: start the server with --faults (for tests, never in production)",
+    ))
+}
+
+/// `POST /api/admin/faults` `{"kind", "connection"? | "transport"?, "duration_ms"}`: the fault
+/// starts now and ends by itself.
+async fn inject_fault(
+    State(app): State<AppState>,
+    body: Body,
+) -> Result<(StatusCode, Json<ActiveFault>), ApiError> {
+    faults_enabled(&app)?;
+    let request: FaultRequest = read_json(body).await?;
+    let (kind, target, duration) = (request.kind()?, request.target()?, request.duration()?);
+    let fault = app.faults.inject(kind, target, duration);
+    Ok((StatusCode::CREATED, Json(fault)))
+}
+
+/// `GET /api/admin/faults`: the faults in force.
+async fn list_faults(State(app): State<AppState>) -> Result<Json<FaultList>, ApiError> {
+    faults_enabled(&app)?;
+    Ok(Json(FaultList {
+        faults: app.faults.list(),
+    }))
+}
+
+/// `DELETE /api/admin/faults`: ends them all; answers with those it ended.
+async fn clear_faults(State(app): State<AppState>) -> Result<Json<FaultList>, ApiError> {
+    faults_enabled(&app)?;
+    Ok(Json(FaultList {
+        faults: app.faults.clear(),
+    }))
 }

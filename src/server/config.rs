@@ -57,10 +57,22 @@ pub struct Config {
     #[arg(long, env = "TICKSTREAM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<AdminToken>,
 
-    /// Seconds between SSE keep-alive comments on an idle stream.
+    /// Seconds an idle stream waits before it sends a heartbeat (an SSE `: keep-alive`
+    /// comment, a WebSocket ping, and a `heartbeat` event for clients that ask for one).
     #[arg(long, env = "TICKSTREAM_HEARTBEAT_SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub heartbeat_secs: u64,
+
+    /// Seconds a browser tab stays connected after it is hidden; it closes its stream then
+    /// and resumes by id when it is shown again (0: close at once).
+    #[arg(long, env = "TICKSTREAM_HIDDEN_GRACE_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub hidden_grace_secs: u64,
+
+    /// Obey `/api/admin/faults` (freeze a connection on purpose, for tests of how clients
+    /// heal). Needs `--admin-token`. Never on in production.
+    #[arg(long, env = "TICKSTREAM_FAULTS")]
+    pub faults: bool,
 
     /// The reconnection delay an SSE client is told to use (`retry:`), in milliseconds.
     #[arg(long, env = "TICKSTREAM_RETRY_MS", default_value_t = 2_000,

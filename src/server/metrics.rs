@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::wire::faults::FaultKind;
 use crate::wire::{ResetReason, Transport};
 
 /// The labels of a per-transport metric.
@@ -47,6 +48,13 @@ pub struct RefusedLabels {
     pub reason: &'static str,
 }
 
+/// The labels of `tickstream_faults_injected_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FaultLabels {
+    /// The fault's kind, as the API names it.
+    pub kind: &'static str,
+}
+
 /// Every metric of one server, and the registry that renders them.
 pub struct Metrics {
     registry: Registry,
@@ -68,6 +76,8 @@ pub struct Metrics {
     pub refused: Family<RefusedLabels, Counter>,
     /// Connections closed because their writes made no progress for `--write-timeout-secs`.
     pub stalled: Counter,
+    /// Faults injected on purpose (`/api/admin/faults`), by kind.
+    pub faults: Family<FaultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -131,6 +141,17 @@ impl Metrics {
             "Connections closed because their writes made no progress for the write timeout",
             stalled.clone(),
         );
+        let faults = Family::<FaultLabels, Counter>::default();
+        registry.register(
+            "faults_injected",
+            "Faults injected on purpose through /api/admin/faults (only with --faults)",
+            faults.clone(),
+        );
+        for kind in FaultKind::ALL {
+            drop(faults.get_or_create(&FaultLabels {
+                kind: kind.as_str(),
+            }));
+        }
         // Show every transport from the start, at zero, rather than only once it is used.
         for transport in Transport::ALL {
             let labels = TransportLabels::of(*transport);
@@ -150,6 +171,7 @@ impl Metrics {
             latency,
             refused,
             stalled,
+            faults,
         }
     }
 

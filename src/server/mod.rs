@@ -15,7 +15,7 @@
 //!
 //! 1. settings and leaf services: [`config`], [`clock`], [`error`], [`body`], [`metrics`],
 //!    [`headers`], [`shutdown`], [`link`], [`view`], [`translate`], [`analyst`], [`meter`],
-//!    [`tls`], [`listen`];
+//!    [`tls`], [`listen`], [`faults`];
 //! 2. the stream: [`bus`], [`hub`], [`limits`], [`driver`], [`redis`];
 //! 3. the shared state of a running server: [`state`];
 //! 4. the handlers: [`transport`], [`admin`], [`explain`], then [`routes`];
@@ -34,6 +34,7 @@ pub mod config;
 pub mod driver;
 pub mod error;
 pub mod explain;
+pub mod faults;
 pub mod headers;
 pub mod hub;
 pub mod limits;

@@ -14,6 +14,7 @@ use super::limits::{self, MaxBody};
 use super::meter;
 use super::state::AppState;
 use super::transport;
+use crate::ui::app::ClientPolicy;
 use crate::ui::{shell, App};
 use crate::wire::explain::EXPLAIN_PATH;
 use crate::wire::health::{BusKind, Health, LinkState, Liveness, Readiness, ReadyStatus};
@@ -34,9 +35,13 @@ pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let hub = state.hub.clone();
     let leptos = state.leptos.clone();
+    let policy = ClientPolicy {
+        hidden_grace_ms: state.config.hidden_grace_secs.saturating_mul(1_000),
+    };
     let page_context = move || {
         headers::provide_page_nonce();
         provide_context(hub.snapshot());
+        provide_context(policy);
     };
     let not_found_context = headers::provide_page_nonce;
     let router = Router::new()

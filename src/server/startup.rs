@@ -12,6 +12,7 @@ use super::bus::Bus;
 use super::clock;
 use super::config::{BusUrl, Config, Role, TlsSource};
 use super::driver::Driver;
+use super::faults::Faults;
 use super::hub::Hub;
 use super::limits::{AnswerSlots, StreamLimits};
 use super::listen;
@@ -153,6 +154,7 @@ pub fn assemble(
         config.max_streams_per_ip,
         metrics.clone(),
     ));
+    let faults = Arc::new(Faults::new(config.faults, metrics.clone()));
     let state = AppState {
         limits,
         config: Arc::new(config),
@@ -167,6 +169,7 @@ pub fn assemble(
         link,
         meters: Arc::new(WireMeters::new()),
         answers: Arc::new(AnswerSlots::new()),
+        faults,
     };
     Ok(Assembled { state, feeder })
 }

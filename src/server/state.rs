@@ -6,6 +6,7 @@
 
 use super::config::Config;
 use super::driver::DriverHandle;
+use super::faults::Faults;
 use super::hub::Hub;
 use super::limits::{AnswerSlots, StreamLimits};
 use super::link::BusLink;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub meters: Arc<WireMeters>,
     /// One streamed answer per client at a time.
     pub answers: Arc<AnswerSlots>,
+    /// Faults injected on purpose (`--faults`).
+    pub faults: Arc<Faults>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -86,7 +86,11 @@ impl MarketView {
             }
             Payload::Market(status) => self.market = status.clone(),
             // Published events are live news for whoever is watching, not market state.
-            Payload::Snapshot(_) | Payload::Reset(_) | Payload::Hello(_) | Payload::Custom(_) => {}
+            Payload::Snapshot(_)
+            | Payload::Reset(_)
+            | Payload::Hello(_)
+            | Payload::Heartbeat(_)
+            | Payload::Custom(_) => {}
         }
     }
 

@@ -10,14 +10,29 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::StaticSegment;
 
+/// The `<meta>` that tells the browser client how long a hidden tab keeps its stream.
+pub const HIDDEN_GRACE_META: &str = "tickstream-hidden-grace-ms";
+
+/// How the server wants its browser clients to behave, rendered into every page's head (the
+/// server provides it as context while it renders a page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientPolicy {
+    /// How long a hidden tab keeps its stream before it closes it (`--hidden-grace-secs`).
+    pub hidden_grace_ms: u64,
+}
+
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let policy = use_context::<ClientPolicy>().map(|policy| {
+        view! { <meta name=HIDDEN_GRACE_META content=policy.hidden_grace_ms.to_string()/> }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                {policy}
                 // Before anything paints: the theme the user chose last time. The nonce is
                 // the one the page's Content-Security-Policy names (src/server/headers.rs).
                 <script nonce=use_nonce() inner_html=super::theme::APPLY_STORED_THEME></script>

@@ -16,6 +16,10 @@ pub enum ConnectionState {
     Open,
     /// Lost; the transport is trying again.
     Reconnecting,
+    /// The browser is offline: nothing is tried until it is back online.
+    Offline,
+    /// Closed on purpose while the tab is hidden; resumes when it is shown.
+    Paused,
     /// Given up or stopped.
     Closed,
 }
@@ -26,6 +30,8 @@ impl ConnectionState {
             ConnectionState::Connecting => "connecting",
             ConnectionState::Open => "open",
             ConnectionState::Reconnecting => "reconnecting",
+            ConnectionState::Offline => "offline",
+            ConnectionState::Paused => "paused",
             ConnectionState::Closed => "closed",
         }
     }

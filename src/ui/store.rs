@@ -115,7 +115,7 @@ impl MarketStore {
             } => {
                 match envelope.payload {
                     // Not market events: no publish time to measure from.
-                    Payload::Hello(_) | Payload::Snapshot(_) => {}
+                    Payload::Hello(_) | Payload::Heartbeat(_) | Payload::Snapshot(_) => {}
                     Payload::Reset(_) => self.resets.update(|n| *n += 1),
                     _ => {
                         if let Some(latency) = Latency::of(envelope.ts, received_at, clock) {
@@ -138,7 +138,7 @@ impl MarketStore {
 
     /// Applies one event from a transport.
     pub fn apply(&self, envelope: Envelope) {
-        if matches!(envelope.payload, Payload::Hello(_)) {
+        if matches!(envelope.payload, Payload::Hello(_) | Payload::Heartbeat(_)) {
             return; // about the connection, not the market
         }
         if let (Some(id), Some(last)) = (envelope.id, self.last_id.get_untracked()) {
@@ -177,7 +177,7 @@ impl MarketStore {
                 }
             }
             // A reset is always followed by a snapshot, which does the work.
-            Payload::Reset(_) | Payload::Hello(_) => {}
+            Payload::Reset(_) | Payload::Hello(_) | Payload::Heartbeat(_) => {}
         }
         if let Some(id) = envelope.id {
             self.last_id.set(Some(id));

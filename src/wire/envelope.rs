@@ -5,8 +5,8 @@
 //! connection. [`decode`] is the browser's (and the tests') way back.
 
 use super::{
-    CustomEvent, EventId, EventName, EventType, Hello, MarketStatus, News, Reset, Snapshot, Tick,
-    PROTOCOL_VERSION,
+    CustomEvent, EventId, EventName, EventType, Heartbeat, Hello, MarketStatus, News, Reset,
+    Snapshot, Tick, PROTOCOL_VERSION,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -26,6 +26,8 @@ pub enum Payload {
     Reset(Reset),
     /// `hello`: the connection's name.
     Hello(Hello),
+    /// `heartbeat`: alive and idle.
+    Heartbeat(Heartbeat),
     /// An event published under a name of its own, with any JSON data.
     Custom(CustomEvent),
 }
@@ -40,6 +42,7 @@ impl Payload {
             Payload::Market(_) => EventType::Market,
             Payload::Reset(_) => EventType::Reset,
             Payload::Hello(_) => EventType::Hello,
+            Payload::Heartbeat(_) => EventType::Heartbeat,
             Payload::Custom(_) => EventType::Custom,
         }
     }
@@ -98,6 +101,7 @@ pub fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> String {
         Payload::Market(data) => line(id, ts, kind, data),
         Payload::Reset(data) => line(id, ts, kind, data),
         Payload::Hello(data) => line(id, ts, kind, data),
+        Payload::Heartbeat(data) => line(id, ts, kind, data),
         Payload::Custom(custom) => line(id, ts, kind, &custom.data),
     }
 }
@@ -141,6 +145,7 @@ pub fn decode(text: &str) -> Result<Envelope, DecodeError> {
         Some(EventType::Market) => Payload::Market(serde_json::from_str(data)?),
         Some(EventType::Reset) => Payload::Reset(serde_json::from_str(data)?),
         Some(EventType::Hello) => Payload::Hello(serde_json::from_str(data)?),
+        Some(EventType::Heartbeat) => Payload::Heartbeat(serde_json::from_str(data)?),
         // Never a wire name: `Custom` events travel under their own.
         Some(EventType::Custom) => {
             return Err(DecodeError::UnknownType(incoming.kind.into_owned()))

@@ -23,6 +23,8 @@ wire_values! {
         ServerBusy = "server_busy",
         /// The admin API is off: the server was started without `--admin-token`.
         AdminDisabled = "admin_disabled",
+        /// Fault injection is off: the server was started without `--faults`.
+        FaultsDisabled = "faults_disabled",
         /// The admin token is missing or wrong.
         Unauthorized = "unauthorized",
         /// A market command reached an instance that serves another instance's market.

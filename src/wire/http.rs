@@ -40,6 +40,9 @@ pub mod query {
     pub const CLIENT: &str = "client";
     /// SSE: `named` (the default) or `unnamed` events (see `EventNaming`).
     pub const EVENTS: &str = "events";
+    /// Streams: `comment` (the default) or `event`: heartbeats a page can see (see
+    /// `HeartbeatStyle`).
+    pub const HEARTBEAT: &str = "heartbeat";
     /// The market page: which transport carries its stream (`?transport=ws`).
     pub const TRANSPORT: &str = "transport";
 }

@@ -9,8 +9,8 @@
 //! Besides its own events, it carries events anyone may publish under a name of their own
 //! ([`custom`]). And it spells every other value that crosses the wire: the closed sets of
 //! words inside payloads ([`values`]), the admin API's requests and replies ([`admin`]), the
-//! error body of every API ([`error`]), the streamed analyst note ([`explain`]), readiness ([`health`]), a client's cost on the wire
-//! and the server's clock ([`usage`]), the WebSocket commands ([`control`]), the polling
+//! error body of every API ([`error`]), the streamed analyst note ([`explain`]), faults on purpose ([`faults`]), readiness
+//! ([`health`]), a client's cost on the wire and the server's clock ([`usage`]), the WebSocket commands ([`control`]), the polling
 //! batch ([`batch`]), and the paths and query parameter names ([`http`]).
 //!
 //! Invariants kept here:
@@ -27,6 +27,7 @@ pub mod custom;
 pub mod envelope;
 pub mod error;
 pub mod explain;
+pub mod faults;
 pub mod health;
 pub mod http;
 pub mod id;
@@ -40,7 +41,9 @@ pub use envelope::{decode, encode, DecodeError, Envelope, Payload};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use id::{Epoch, EventId, EventIdError};
 pub use payload::*;
-pub use values::{EventNaming, ResetReason, Scenario, Sentiment, SessionState, Transport};
+pub use values::{
+    EventNaming, HeartbeatStyle, ResetReason, Scenario, Sentiment, SessionState, Transport,
+};
 
 /// The protocol version carried in every envelope's `v` field. Bump it on any incompatible
 /// change to the envelope or a payload.
@@ -65,6 +68,8 @@ pub enum EventType {
     /// The first event of a streaming connection: its name, so a client can ask the server
     /// to drop it (the transport lab). Outside the history: it has no id.
     Hello,
+    /// The stream is alive and idle (only for `?heartbeat=event`). Outside the history.
+    Heartbeat,
     /// An event someone published with a name of their own ([`custom`]); its name travels
     /// where a type's does. Not in [`EventType::ALL`]: no wire name is "custom".
     Custom,
@@ -72,13 +77,14 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in a stable order (for filters and documentation).
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::Snapshot,
         EventType::Tick,
         EventType::News,
         EventType::Market,
         EventType::Reset,
         EventType::Hello,
+        EventType::Heartbeat,
     ];
 
     /// The name used on the wire (for [`EventType::Custom`], the event's own name is).
@@ -90,6 +96,7 @@ impl EventType {
             EventType::Market => "market",
             EventType::Reset => "reset",
             EventType::Hello => "hello",
+            EventType::Heartbeat => "heartbeat",
             EventType::Custom => "custom",
         }
     }

@@ -147,4 +147,15 @@ pub struct Hello {
     pub connection: String,
     /// How this connection carries the stream.
     pub transport: Transport,
+    /// The longest this connection stays silent: when nothing else is sent for this many
+    /// milliseconds, a heartbeat is. A client that hears nothing for much longer (2.5×) may
+    /// take the stream for dead and resume it.
+    pub heartbeat_ms: u64,
 }
+
+/// `heartbeat`: the stream is alive and had nothing else to say. Sent only to clients that
+/// ask for visible heartbeats (`?heartbeat=event`): an `EventSource` cannot see the `:`
+/// comment lines that keep other streams alive, and a WebSocket page cannot see pings.
+/// Outside the history: it has no id, so it never moves `Last-Event-ID`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {}

@@ -145,6 +145,19 @@ wire_values! {
     }
 }
 
+wire_values! {
+    /// What a stream sends when it has had nothing to say for the heartbeat interval
+    /// (`?heartbeat=`).
+    pub enum HeartbeatStyle {
+        /// SSE: a `: keep-alive` comment line, which every reader skips; WebSocket: a ping
+        /// frame. Keeps proxies and the connection alive, invisible to page scripts.
+        Comment = "comment",
+        /// Also a `heartbeat` event the page's script can see, so it can tell a quiet
+        /// stream from a dead one (the browser client asks for this).
+        Event = "event",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

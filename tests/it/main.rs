@@ -16,6 +16,7 @@ mod support;
 mod admin;
 mod conformance;
 mod explain;
+mod faults;
 mod fuzz_corpus;
 mod hardening;
 mod leptos_settings;

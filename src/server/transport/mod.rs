@@ -20,13 +20,14 @@ pub mod ws;
 
 use super::clock::now_millis;
 use super::error::ApiError;
+use super::faults::FaultWatch;
 use super::hub;
 use super::limits::StreamPermit;
 use super::metrics::ConnectionGuard;
 use super::shutdown::OpenStream;
 use super::state::AppState;
 use crate::wire::http::{self, LAST_EVENT_ID_HEADER};
-use crate::wire::{EventId, Hello, Payload, ResetReason, Transport};
+use crate::wire::{EventId, Heartbeat, Hello, Payload, ResetReason, Transport};
 use axum::routing::{delete, get};
 use axum::Router;
 use query::{QueryKind, StreamOptions};
@@ -144,12 +145,15 @@ impl Admitted {
 
 /// What every connection holds while it is open — a stream, or a poll while it waits: its
 /// name and the token that ends it, its place in the limits (a short poll takes none) and
-/// in the open-connections gauge, and its feed. Dropping it gives all of that back.
+/// in the open-connections gauge, its feed, and the faults it obeys. Dropping it gives all
+/// of that back.
 pub struct Session {
     /// Its name, and the token that ends it (shutdown, disconnect, the lab's drop).
     pub open: OpenStream,
     /// What it is sent.
     pub feed: feed::Feed,
+    /// Faults on purpose that touch it (`--faults`).
+    pub faults: FaultWatch,
     _connection: ConnectionGuard,
     _permit: Option<StreamPermit>,
 }
@@ -170,25 +174,35 @@ impl Session {
             resume,
             options,
         );
+        let open = app.streams.open();
         Session {
-            open: app.streams.open(),
+            faults: app.faults.watch(&open.name, transport),
+            open,
             feed,
             _connection: app.metrics.connection(transport),
             _permit: permit,
         }
     }
 
-    /// Queues the `hello` that names this connection before everything else: the first
-    /// event of every stream (a poll has no connection to name).
-    pub fn greet(mut self, transport: Transport) -> Session {
+    /// Queues the `hello` that names this connection, and tells how long it may stay
+    /// silent, before everything else: the first event of every stream (a poll has no
+    /// connection to name).
+    pub fn greet(mut self, transport: Transport, heartbeat: std::time::Duration) -> Session {
         let payload = Payload::Hello(Hello {
             connection: self.open.name.clone(),
             transport,
+            heartbeat_ms: u64::try_from(heartbeat.as_millis()).unwrap_or(u64::MAX),
         });
         let hello = hub::encode(None, now_millis(), &payload);
         self.feed.push_front(&hello);
         self
     }
+}
+
+/// A `heartbeat` event, for streams whose client asked to see heartbeats
+/// (`?heartbeat=event`). Outside the history: no id.
+pub fn heartbeat_event() -> hub::Encoded {
+    hub::encode(None, now_millis(), &Payload::Heartbeat(Heartbeat {}))
 }
 
 /// `DELETE /api/connections/{name}`: the server drops that one streaming connection (the

@@ -1,7 +1,7 @@
 //! What a client may ask for in a stream's or a poll's query string, read once for every
 //! transport: where to resume (`lastEventId`, or a poll's `after`), what to let through
 //! (`symbols`, `types`), how often to send ticks (`conflate`, streams), whether SSE names
-//! its events (`events`), how long to wait (`wait`, polls) and whose bytes these are
+//! its events (`events`), whether heartbeats are visible events (`heartbeat`), how long to wait (`wait`, polls) and whose bytes these are
 //! (`client`).
 //!
 //! Invariant: a query is refused as a whole with a 400 that names the parameter at fault,
@@ -13,7 +13,7 @@ use crate::server::error::ApiError;
 use crate::wire::error::param;
 use crate::wire::http::query;
 use crate::wire::usage::{is_client_id, MAX_CLIENT_ID};
-use crate::wire::EventNaming;
+use crate::wire::{EventNaming, HeartbeatStyle};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -48,6 +48,8 @@ pub struct StreamOptions {
     pub client: Option<String>,
     /// Streams: whether SSE frames carry an `event:` line.
     pub naming: EventNaming,
+    /// Streams: what an idle stream sends.
+    pub heartbeat: HeartbeatStyle,
 }
 
 impl StreamOptions {
@@ -64,6 +66,7 @@ impl StreamOptions {
             wait: Duration::ZERO,
             client: None,
             naming: EventNaming::Named,
+            heartbeat: HeartbeatStyle::Comment,
         };
         for (name, value) in query_pairs(query)? {
             match (name.as_str(), kind) {
@@ -82,6 +85,14 @@ impl StreamOptions {
                         ApiError::bad_param(
                             query::EVENTS,
                             format!("events must be one of {}", EventNaming::names()),
+                        )
+                    })?;
+                }
+                (query::HEARTBEAT, QueryKind::Stream) => {
+                    options.heartbeat = HeartbeatStyle::from_name(&value).ok_or_else(|| {
+                        ApiError::bad_param(
+                            query::HEARTBEAT,
+                            format!("heartbeat must be one of {}", HeartbeatStyle::names()),
                         )
                     })?;
                 }

@@ -5,8 +5,9 @@
 //! empty message then choke on it) — then what its [`Feed`] starts with: a `snapshot` (new client), the exact events the client missed
 //! (resume by `Last-Event-ID` header or `lastEventId` query parameter), or a `reset` and a
 //! `snapshot` (an id that cannot be continued). Then live events, and a `: keep-alive`
-//! comment line whenever nothing has been written for the heartbeat interval. Options:
-//! `symbols=`, `types=`, `conflate=<ms>` and `events=unnamed` (see
+//! comment line whenever nothing has been written for the heartbeat interval — or, with
+//! `heartbeat=event`, a `heartbeat` event a page's `EventSource` can see. Options:
+//! `symbols=`, `types=`, `conflate=<ms>`, `events=unnamed` and `heartbeat=event` (see
 //! [`StreamOptions`](super::query::StreamOptions)).
 //!
 //! A client that lags behind the bus backlog gets `reset` + `snapshot` rather than
@@ -18,7 +19,7 @@ use super::{Admitted, Session};
 use crate::server::limits::ClientIp;
 use crate::server::state::AppState;
 use crate::wire::sse::{heartbeat, Frame};
-use crate::wire::Transport;
+use crate::wire::{EventNaming, HeartbeatStyle, Transport};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -42,9 +43,12 @@ pub async fn handler(
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
+    let heartbeat = Duration::from_secs(app.config.heartbeat_secs);
     let stream = EventStream {
         // No blank line: the `hello` completes the block.
         opening: Some(Bytes::from(Frame::new().retry(app.config.retry_ms).lines())),
+        style: admitted.options.heartbeat,
+        naming: admitted.options.naming,
         session: Session::open(
             &app,
             Transport::Sse,
@@ -52,8 +56,8 @@ pub async fn handler(
             &admitted.resume,
             Some(admitted.permit),
         )
-        .greet(Transport::Sse),
-        heartbeat: Duration::from_secs(app.config.heartbeat_secs),
+        .greet(Transport::Sse, heartbeat),
+        heartbeat,
         last_write: Instant::now(),
     };
     Response::builder()
@@ -73,6 +77,9 @@ struct EventStream {
     /// Given back (limits, gauge, name) when the response is dropped.
     session: Session,
     heartbeat: Duration,
+    /// What an idle stream sends: a comment, or also an event the page can see.
+    style: HeartbeatStyle,
+    naming: EventNaming,
     last_write: Instant,
 }
 
@@ -95,14 +102,28 @@ impl EventStream {
             block.extend_from_slice(&hello);
             return Some(block.freeze());
         }
-        tokio::select! {
-            // Ending first: a busy stream must still end promptly.
-            biased;
-            () = self.session.open.token.cancelled() => None,
-            out = self.session.feed.next() => out.map(|out| out.sse),
-            () = tokio::time::sleep_until(self.last_write + self.heartbeat) => {
-                Some(Bytes::from(heartbeat()))
+        loop {
+            // A frozen stream (a fault on purpose) writes nothing, not even heartbeats, but
+            // still ends when told to.
+            tokio::select! {
+                biased;
+                () = self.session.open.token.cancelled() => return None,
+                () = self.session.faults.thawed() => {}
             }
+            return tokio::select! {
+                // Ending first: a busy stream must still end promptly.
+                biased;
+                () = self.session.open.token.cancelled() => None,
+                // A fault began: look again before writing anything.
+                () = self.session.faults.changed() => continue,
+                out = self.session.feed.next() => out.map(|out| out.sse),
+                () = tokio::time::sleep_until(self.last_write + self.heartbeat) => {
+                    Some(match self.style {
+                        HeartbeatStyle::Comment => Bytes::from(heartbeat()),
+                        HeartbeatStyle::Event => super::heartbeat_event().sse_as(self.naming),
+                    })
+                }
+            };
         }
     }
 }

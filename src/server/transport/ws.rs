@@ -5,7 +5,8 @@
 //! `lastEventId`, `symbols`, `types`, `conflate` exactly as `/api/sse` does), then live
 //! events. The client may send the [`ClientMessage`]s of `wire::control`: `subscribe` /
 //! `unsubscribe`, `resume`, `ping`. The server pings at the protocol level every heartbeat
-//! interval, so dead peers and idle proxies are noticed.
+//! interval, so dead peers and idle proxies are noticed; with `heartbeat=event` it also sends
+//! a `heartbeat` envelope then, which the page's script can see (pings it cannot).
 //!
 //! Invariant: nothing a client sends can crash or stall the server. A message that is not
 //! a valid command gets an `error` message and the connection stays open; one larger than
@@ -20,7 +21,7 @@ use crate::server::state::AppState;
 use crate::wire::control::{
     ClientMessage, ControlError, ServerMessage, CLOSE_TOO_BIG, MAX_CLIENT_MESSAGE,
 };
-use crate::wire::Transport;
+use crate::wire::{HeartbeatStyle, Transport};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -72,19 +73,31 @@ async fn session(
     resume: Resume,
     permit: StreamPermit,
 ) {
-    // Held to the end of the function: it keeps the permit, the gauge and the name.
-    let mut session =
-        Session::open(&app, Transport::Ws, options, &resume, Some(permit)).greet(Transport::Ws);
-    let (mut sink, mut source) = socket.split();
     let every = Duration::from_secs(app.config.heartbeat_secs);
+    let visible_heartbeats = options.heartbeat == HeartbeatStyle::Event;
+    // Held to the end of the function: it keeps the permit, the gauge and the name.
+    let mut session = Session::open(&app, Transport::Ws, options, &resume, Some(permit))
+        .greet(Transport::Ws, every);
+    let (mut sink, mut source) = socket.split();
     let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
 
     let close = loop {
+        // A frozen connection (a fault on purpose) neither writes nor reads, but still
+        // ends when told to.
         tokio::select! {
             biased;
             () = session.open.token.cancelled() => {
                 break Some((CLOSE_GOING_AWAY, "the server dropped this connection"));
             }
+            () = session.faults.thawed() => {}
+        }
+        tokio::select! {
+            biased;
+            () = session.open.token.cancelled() => {
+                break Some((CLOSE_GOING_AWAY, "the server dropped this connection"));
+            }
+            // A fault began: look again before writing anything.
+            () = session.faults.changed() => continue,
             incoming = source.next() => match incoming {
                 None | Some(Ok(Message::Close(_))) => break None,
                 Some(Err(err)) => {
@@ -122,6 +135,13 @@ async fn session(
             _ = pings.tick() => {
                 if sink.send(Message::Ping(Bytes::new())).await.is_err() {
                     break None;
+                }
+                // Pings are invisible to a page's script; a heartbeat message is not.
+                if visible_heartbeats {
+                    let Ok(text) = Utf8Bytes::try_from(super::heartbeat_event().json) else { continue };
+                    if sink.send(Message::Text(text)).await.is_err() {
+                        break None;
+                    }
                 }
             }
         }

@@ -77,13 +77,24 @@ impl TestServer {
 
     /// `POST` with a JSON body and, if given, a bearer token.
     pub async fn post(&self, path: &str, token: Option<&str>, body: &str) -> Response {
+        self.request("POST", path, token, body).await
+    }
+
+    /// Any method, with a JSON body and, if given, a bearer token.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> Response {
         let auth = token.map(|t| format!("Bearer {t}"));
         let mut headers = vec![("Content-Type", "application/json")];
         if let Some(auth) = &auth {
             headers.push(("Authorization", auth.as_str()));
         }
         let stream = TcpStream::connect(self.addr).await.expect("connects");
-        Response::send(stream, self.addr, "POST", path, &headers, body.as_bytes()).await
+        Response::send(stream, self.addr, method, path, &headers, body.as_bytes()).await
     }
 
     pub fn metric(&self, line_prefix: &str) -> f64 {
