@@ -19,7 +19,8 @@
 //!   ([`clock`](super::clock));
 //! - healing by itself on a real network ([`lifecycle`](super::lifecycle)): `offline` closes
 //!   the connection and shows `offline`, `online` reconnects at once (no backoff to wait
-//!   out); a tab hidden for longer than the server's grace (`--hidden-grace-secs`, told in
+//!   out); a tab hidden for longer than the server's grace (unless its stream is shared
+//!   with other tabs) (`--hidden-grace-secs`, told in
 //!   a `<meta>`) closes its stream and shows `paused`, and resumes by id the moment it is
 //!   shown; and a stream silent for [`STALE_AFTER`] × the heartbeat interval its `hello`
 //!   announced is taken for dead (a proxy or NAT that dropped it without a word) and
@@ -119,6 +120,8 @@ struct Inner {
     holds: Cell<Holds>,
     /// The browser's `online`/`offline`/`visibilitychange` listeners.
     lifecycle: RefCell<Option<Lifecycle>>,
+    /// Whether a hidden tab closes the stream: not when other tabs share it.
+    pause_when_hidden: bool,
 }
 
 impl Link {
@@ -144,6 +147,7 @@ impl Link {
             grace: Timer::default(),
             holds: Cell::new(Holds::default()),
             lifecycle: RefCell::new(None),
+            pause_when_hidden: !request.shared,
         }));
         let weak = link.downgrade();
         *link.0.lifecycle.borrow_mut() = Some(Lifecycle::watch(move |event| {
@@ -333,6 +337,7 @@ impl Link {
                 holds.offline = false;
                 self.release(holds);
             }
+            PageEvent::Hidden if !self.0.pause_when_hidden => {}
             PageEvent::Hidden => {
                 let weak = self.downgrade();
                 self.0.grace.set(hidden_grace(), move || {

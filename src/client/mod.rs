@@ -12,6 +12,9 @@
 //! | fetch-SSE ([`fetch`]) | `Last-Event-ID` as a real header | the link |
 //! | WebSocket ([`ws`]) | `?lastEventId=` on the new socket | the link |
 //! | long/short poll ([`poll`]) | `?after=` on every request | every request is a new one |
+//!
+//! With `?share=1` ([`share`]) the tabs of one origin share one link: the tab holding a Web
+//! Lock carries it and hands its events to the others over a `BroadcastChannel`.
 
 pub mod admin;
 mod backoff;
@@ -24,6 +27,7 @@ pub mod lesson;
 pub mod lifecycle;
 pub mod link;
 pub mod poll;
+pub mod share;
 pub mod sse;
 pub mod ws;
 
@@ -38,14 +42,21 @@ pub fn live_feed() -> LiveFeed {
 }
 
 fn start(request: FeedRequest, on: Rc<dyn Fn(FeedEvent)>) -> FeedHandle {
-    let adapter: Rc<dyn Adapter> = match request.kind {
+    if request.shared {
+        return share::start(request, on);
+    }
+    FeedHandle::new(Link::start(make_adapter(request.kind), request, on))
+}
+
+/// A fresh adapter of `kind`.
+fn make_adapter(kind: TransportKind) -> Rc<dyn Adapter> {
+    match kind {
         TransportKind::Sse => Rc::new(sse::SseAdapter::default()),
         TransportKind::Fetch => Rc::new(fetch::FetchAdapter::default()),
         TransportKind::Ws => Rc::new(ws::WsAdapter::default()),
         TransportKind::LongPoll => Rc::new(poll::PollAdapter::new(poll::Mode::Long)),
         TransportKind::ShortPoll => Rc::new(poll::PollAdapter::new(poll::Mode::Short)),
-    };
-    FeedHandle::new(Link::start(adapter, request, on))
+    }
 }
 
 /// Marks `<body data-hydrated="true">`: from now on, clicks reach the app.

@@ -25,6 +25,24 @@ pub enum ConnectionState {
 }
 
 impl ConnectionState {
+    /// Every state.
+    pub const ALL: [ConnectionState; 6] = [
+        ConnectionState::Connecting,
+        ConnectionState::Open,
+        ConnectionState::Reconnecting,
+        ConnectionState::Offline,
+        ConnectionState::Paused,
+        ConnectionState::Closed,
+    ];
+
+    /// The state with this name.
+    pub fn from_name(name: &str) -> Option<ConnectionState> {
+        ConnectionState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
+    /// The name the page shows (and `data-state`).
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectionState::Connecting => "connecting",
@@ -33,6 +51,25 @@ impl ConnectionState {
             ConnectionState::Offline => "offline",
             ConnectionState::Paused => "paused",
             ConnectionState::Closed => "closed",
+        }
+    }
+}
+
+/// A tab's part in a stream shared by the browser's tabs (`?share=1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShareRole {
+    /// This tab holds the stream and hands its events to the others.
+    Leader,
+    /// This tab reads the events another tab's stream receives.
+    Follower,
+}
+
+impl ShareRole {
+    /// The name in `data-role`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareRole::Leader => "leader",
+            ShareRole::Follower => "follower",
         }
     }
 }
@@ -155,6 +192,8 @@ pub enum FeedEvent {
     /// What this connection has cost on the wire so far, as the server counted it (only
     /// for a metered feed).
     Wire(WireUsage),
+    /// This tab's part in a shared stream (only for a shared feed).
+    Shared(ShareRole),
 }
 
 /// What the UI can do to a running transport.
@@ -200,6 +239,8 @@ pub struct FeedRequest {
     pub last_id: Option<EventId>,
     /// Count this feed's bytes on the wire and report them ([`FeedEvent::Wire`]).
     pub metered: bool,
+    /// Share one stream with the browser's other tabs that ask to ([`ShareRole`]).
+    pub shared: bool,
 }
 
 /// Starts a transport, reporting to `on`.

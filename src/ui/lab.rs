@@ -155,7 +155,7 @@ impl Stats {
             FeedEvent::Reconnected => self.reconnects.update(|r| *r += 1),
             FeedEvent::FellBack(kind) => self.active.set(Some(kind)),
             FeedEvent::Wire(usage) => self.wire.set(Some(usage)),
-            FeedEvent::Named(_) => {}
+            FeedEvent::Named(_) | FeedEvent::Shared(_) => {}
         }
     }
 
@@ -208,6 +208,7 @@ fn LabPanel(kind: TransportKind) -> impl IntoView {
                     kind,
                     last_id: None,
                     metered: true,
+                    shared: false,
                 };
                 stats.active.set(Some(kind));
                 running.set_value(Some(feed.start(request, on)));

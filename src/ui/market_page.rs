@@ -1,7 +1,8 @@
 //! `/`: the market page. The server renders it from the current snapshot, so the first
 //! paint already has real prices; in the browser the same snapshot is read back from the
 //! page (not fetched again) and the live feed continues from its event id, over the
-//! transport named in the URL (`?transport=ws`, SSE by default).
+//! transport named in the URL (`?transport=ws`, SSE by default), on a stream of its own or,
+//! with `?share=1`, on one stream shared by the browser's tabs.
 
 use super::announcement::AnnouncementBanner;
 use super::chart::Chart;
@@ -34,22 +35,27 @@ pub fn MarketPage() -> impl IntoView {
             .and_then(|name| TransportKind::from_name(&name))
             .unwrap_or_default()
     };
+    let shared = move || query.read().get(query::SHARE).as_deref() == Some("1");
     store.transport.set(chosen());
     store.active.set(chosen());
+    store.share.set(shared());
     if let Some(feed) = use_context::<LiveFeed>() {
         // Effects run only in the browser, after hydration. A new choice in the URL closes
         // the old connection (dropping its handle) and opens the new one where it left off.
         let running = StoredValue::new_local(None::<FeedHandle>);
         Effect::new(move || {
-            let kind = chosen();
+            let (kind, shared) = (chosen(), shared());
             running.set_value(None);
             store.transport.set(kind);
             store.active.set(kind);
+            store.share.set(shared);
+            store.share_role.set(None);
             let on = Rc::new(move |event| store.on_feed(event));
             let request = FeedRequest {
                 kind,
                 last_id: store.last_id.get_untracked(),
                 metered: false,
+                shared,
             };
             let handle = feed.start(request, on);
             running.set_value(Some(handle));

@@ -1,11 +1,12 @@
 //! The status bar: connection state, transport switch and the transport actually in use,
+//! whether the tabs share one stream (and this tab's part in it),
 //! session, last event id, events received, messages per second, latency, reconnects and
 //! resets.
 //!
 //! Only the connection pill is a live region: a screen reader hears "reconnecting" and
 //! "open", not counters that change several times a second.
 
-use super::feed::TransportKind;
+use super::feed::{ShareRole, TransportKind};
 use super::format;
 use super::store::MarketStore;
 use crate::wire::http::query;
@@ -62,20 +63,36 @@ pub fn StatusBar() -> impl IntoView {
             format!("{} (fallback from {})", active.as_str(), chosen.label())
         }
     };
+    // A choice goes into the URL (so a reload keeps it); the page follows the URL.
     let navigate = use_navigate();
-    let switch = move |ev: leptos::ev::Event| {
-        let choice = event_target_value(&ev);
-        if let Some(kind) = TransportKind::from_name(&choice) {
-            let url = format!("?{}={}", query::TRANSPORT, kind.as_str());
-            navigate(
-                &url,
-                NavigateOptions {
-                    replace: true,
-                    scroll: false,
-                    ..NavigateOptions::default()
-                },
-            );
+    let go = move |kind: TransportKind, shared: bool| {
+        let mut url = format!("?{}={}", query::TRANSPORT, kind.as_str());
+        if shared {
+            url.push_str(&format!("&{}=1", query::SHARE));
         }
+        navigate(
+            &url,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..NavigateOptions::default()
+            },
+        );
+    };
+    let go_transport = go.clone();
+    let switch = move |ev: leptos::ev::Event| {
+        if let Some(kind) = TransportKind::from_name(&event_target_value(&ev)) {
+            go_transport(kind, store.share.get_untracked());
+        }
+    };
+    let toggle_share = move |ev: leptos::ev::Event| {
+        go(store.transport.get_untracked(), event_target_checked(&ev));
+    };
+    let share_role = move || {
+        store.share_role.get().map_or("", |role| match role {
+            ShareRole::Leader => "this tab holds the stream",
+            ShareRole::Follower => "from another tab",
+        })
     };
     view! {
         <div class="status-bar">
@@ -107,6 +124,18 @@ pub fn StatusBar() -> impl IntoView {
                     {active}
                 </strong>
             </span>
+            <label class="field" title="Tabs of this site that share hold one connection between them: one tab carries the stream and hands every event to the others; when it closes, another takes over where it stopped">
+                <input
+                    type="checkbox"
+                    data-testid="share-toggle"
+                    prop:checked=move || store.share.get()
+                    on:change=toggle_share
+                />
+                " One stream for all tabs "
+                <span data-testid="share-role" data-role=move || store.share_role.get().map(ShareRole::as_str)>
+                    {share_role}
+                </span>
+            </label>
             <span class="field">"Session " <strong data-testid="market-state">{session}</strong></span>
             <span class="field">"Last id " <code data-testid="last-event-id">{last_id}</code></span>
             <span class="field">

@@ -7,7 +7,7 @@
 //! (same epoch, sequence not newer), so a transport that replays a little too much never
 //! shows a point twice.
 
-use super::feed::{ConnectionState, FeedEvent, Latency, TransportKind};
+use super::feed::{ConnectionState, FeedEvent, Latency, ShareRole, TransportKind};
 use super::history::History;
 use crate::wire::custom::ANNOUNCEMENT;
 use crate::wire::{Envelope, EventId, MarketStatus, News, Payload, Point, Quote, Snapshot};
@@ -54,6 +54,10 @@ pub struct MarketStore {
     pub transport: RwSignal<TransportKind>,
     /// The transport actually carrying the stream (another after a fallback).
     pub active: RwSignal<TransportKind>,
+    /// Whether the page asked to share one stream with the browser's other tabs (`?share=1`).
+    pub share: RwSignal<bool>,
+    /// This tab's part in the shared stream, once it has one.
+    pub share_role: RwSignal<Option<ShareRole>>,
     /// Events applied since the page loaded.
     pub received: RwSignal<u64>,
     /// Times the connection came back after a loss.
@@ -93,6 +97,8 @@ impl MarketStore {
             active: RwSignal::new(TransportKind::default()),
             received: RwSignal::new(0),
             reconnects: RwSignal::new(0),
+            share: RwSignal::new(false),
+            share_role: RwSignal::new(None),
             resets: RwSignal::new(0),
             latency: RwSignal::new(None),
             announcement: RwSignal::new(None),
@@ -128,6 +134,7 @@ impl MarketStore {
             FeedEvent::State(state) => self.connection.set(state),
             FeedEvent::Reconnected => self.reconnects.update(|n| *n += 1),
             FeedEvent::FellBack(kind) => self.active.set(kind),
+            FeedEvent::Shared(role) => self.share_role.set(Some(role)),
             FeedEvent::Control { .. }
             | FeedEvent::Bytes(_)
             | FeedEvent::Request

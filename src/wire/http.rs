@@ -45,4 +45,6 @@ pub mod query {
     pub const HEARTBEAT: &str = "heartbeat";
     /// The market page: which transport carries its stream (`?transport=ws`).
     pub const TRANSPORT: &str = "transport";
+    /// The market page: `1` shares one stream with the browser's other tabs (`?share=1`).
+    pub const SHARE: &str = "share";
 }
