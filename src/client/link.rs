@@ -79,6 +79,14 @@ const USAGE_EVERY: Duration = Duration::from_secs(1);
 /// intervals is dead: one late heartbeat is jitter, two missed ones are not.
 pub const STALE_AFTER: f64 = 2.5;
 
+/// Milliseconds on the page's monotonic clock (`performance.now()`): unlike the wall
+/// clock, it never jumps.
+fn monotonic_ms() -> f64 {
+    web_sys::window()
+        .and_then(|window| window.performance())
+        .map_or_else(now_ms, |performance| performance.now())
+}
+
 /// How long a hidden tab keeps its stream when the page does not say
 /// (`--hidden-grace-secs`'s default).
 const DEFAULT_HIDDEN_GRACE: Duration = Duration::from_secs(60);
@@ -113,8 +121,10 @@ struct Inner {
     retry: Timer,
     /// The heartbeat interval the current connection's `hello` announced.
     heartbeat: Cell<Option<Duration>>,
-    /// Fires when the stream has been silent for too long.
+    /// Checks, now and then, whether the stream has been silent for too long.
     stale: Timer,
+    /// When the stream was last heard from (`performance.now()`, milliseconds).
+    last_heard: Cell<f64>,
     /// Closes the stream once the tab has been hidden for the grace.
     grace: Timer,
     holds: Cell<Holds>,
@@ -144,6 +154,7 @@ impl Link {
             retry: Timer::default(),
             heartbeat: Cell::new(None),
             stale: Timer::default(),
+            last_heard: Cell::new(0.0),
             grace: Timer::default(),
             holds: Cell::new(Holds::default()),
             lifecycle: RefCell::new(None),
@@ -247,14 +258,16 @@ impl Link {
         if let Some(id) = envelope.id {
             self.0.last_id.set(Some(id));
         }
+        // One write per event; the watchdog reads it when it wakes (re-arming a timer per
+        // event would cost a JS closure each time).
+        self.0.last_heard.set(monotonic_ms());
         if let Payload::Hello(hello) = &envelope.payload {
             *self.0.name.borrow_mut() = Some(hello.connection.clone());
-            self.0
-                .heartbeat
-                .set(Some(Duration::from_millis(hello.heartbeat_ms)));
+            let heartbeat = Duration::from_millis(hello.heartbeat_ms);
+            self.0.heartbeat.set(Some(heartbeat));
             self.report(FeedEvent::Named(hello.connection.clone()));
+            self.watch_for_silence(heartbeat.mul_f64(STALE_AFTER));
         }
-        self.watch_for_silence();
         self.report(FeedEvent::Message {
             envelope,
             raw,
@@ -293,17 +306,23 @@ impl Link {
         self.adapter().close();
     }
 
-    /// Re-arms the stale-stream watchdog: once the connection's heartbeat interval is known,
-    /// a silence of [`STALE_AFTER`] intervals drops it and resumes.
-    fn watch_for_silence(&self) {
-        let Some(heartbeat) = self.0.heartbeat.get() else {
-            return;
-        };
+    /// The stale-stream watchdog: wakes after `after`; if the stream has been silent for
+    /// [`STALE_AFTER`] heartbeat intervals (the one its `hello` announced) it drops it and
+    /// resumes, otherwise it sleeps until that could first be true.
+    fn watch_for_silence(&self, after: Duration) {
         let weak = self.downgrade();
-        self.0.stale.set(heartbeat.mul_f64(STALE_AFTER), move || {
-            if let Some(link) = weak.upgrade() {
+        self.0.stale.set(after, move || {
+            let Some(link) = weak.upgrade() else { return };
+            let Some(heartbeat) = link.0.heartbeat.get() else {
+                return; // disconnected meanwhile
+            };
+            let limit_ms = heartbeat.mul_f64(STALE_AFTER).as_secs_f64() * 1_000.0;
+            let silent_ms = monotonic_ms() - link.0.last_heard.get();
+            if silent_ms >= limit_ms {
                 leptos::logging::warn!("the stream went silent: resuming on a new connection");
                 link.reconnect_now();
+            } else {
+                link.watch_for_silence(Duration::from_secs_f64((limit_ms - silent_ms) / 1_000.0));
             }
         });
     }
