@@ -19,11 +19,17 @@ cargo +nightly fuzz build -s none
 for target in $(cargo +nightly fuzz list); do
     mkdir -p "corpus/$target"
     echo "== fuzz $target for ${secs}s"
-    cargo +nightly fuzz run -s none "$target" "corpus/$target" "seeds/$target" -- \
+    # The fuzzer's own exit status decides (pipefail: a crash, a timeout, an out-of-memory,
+    # a target that does not build or start); the filter only trims what is printed, and a
+    # filter that matched nothing is not a failure.
+    if ! cargo +nightly fuzz run -s none "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$secs" -max_len=4096 -print_final_stats=1 2>&1 |
-        grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|==|INFO: seed corpus|.*panicked|SUMMARY|Test unit written)' || true
+        { grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|==|INFO: seed corpus|.*panicked|SUMMARY|Test unit written|error)' || true; }; then
+        echo "fuzz $target failed: see the output above and fuzz/artifacts/$target/" >&2
+        exit 1
+    fi
     if [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
-        echo "fuzz $target found a failure: see fuzz/artifacts/$target/" >&2
+        echo "fuzz $target left a finding: see fuzz/artifacts/$target/" >&2
         exit 1
     fi
 done
