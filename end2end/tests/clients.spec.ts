@@ -112,3 +112,68 @@ test("Python httpx-sse reads every event whole", async ({ request }) => {
     child.kill();
   }
 });
+
+// A stream refused for want of room. By the spec, an EventSource that gets a 429 or a 503
+// fails for good (it ignores Retry-After): the server answers an EventSource 200 with
+// `retry:` and a `refused` event instead, so that it comes back by itself — and gets in
+// once a place is free, resuming by id as after any loss.
+test.describe("a refused EventSource", () => {
+  let crowded: Tickstream;
+  test.beforeAll(async () => {
+    crowded = await Tickstream.start(["--seed", "7", "--max-streams-per-ip", "1"]);
+  });
+  test.afterAll(async () => crowded.stop());
+
+  test("npm eventsource hears why, waits, and gets in when a place is free", async () => {
+    const holder = new EventSource(`${crowded.url}/api/sse`);
+    const held = new Promise((done) => holder.addEventListener("hello", done));
+    await held;
+    const refusals: string[] = [];
+    const late = new EventSource(`${crowded.url}/api/sse`);
+    late.addEventListener("refused", (e) => refusals.push((e as MessageEvent).data));
+    let snapshots = 0;
+    late.addEventListener("snapshot", () => snapshots++);
+    try {
+      await expect.poll(() => refusals.length).toBeGreaterThan(0);
+      expect(JSON.parse(refusals[0]).error.code).toBe("too_many_streams");
+      // Not failed: still trying (CONNECTING), where a 429 would have left it CLOSED.
+      expect(late.readyState).not.toBe(EventSource.CLOSED);
+      holder.close();
+      await expect.poll(() => snapshots, { timeout: 20_000 }).toBe(1);
+      expect(late.readyState).toBe(EventSource.OPEN);
+    } finally {
+      holder.close();
+      late.close();
+    }
+  });
+
+  test("Chromium's EventSource comes back too", async ({ page }) => {
+    // A page with no stream of its own, on the server's origin.
+    await page.goto(`${crowded.url}/api/time`);
+    const holder = new EventSource(`${crowded.url}/api/sse`);
+    await new Promise((done) => holder.addEventListener("hello", done));
+    await page.evaluate(() => {
+      const w = window as unknown as { refusals: number; snapshots: number; source: EventSource };
+      w.refusals = 0;
+      w.snapshots = 0;
+      w.source = new EventSource("/api/sse");
+      w.source.addEventListener("refused", () => w.refusals++);
+      w.source.addEventListener("snapshot", () => w.snapshots++);
+    });
+    type Counts = { refusals: number; snapshots: number; state: number };
+    const counts = () =>
+      page.evaluate((): Counts => {
+        const w = window as unknown as { refusals: number; snapshots: number; source: EventSource };
+        return { refusals: w.refusals, snapshots: w.snapshots, state: w.source.readyState };
+      });
+    try {
+      await expect.poll(async () => (await counts()).refusals).toBeGreaterThan(0);
+      expect((await counts()).state).not.toBe(2 /* CLOSED */);
+      holder.close();
+      await expect.poll(async () => (await counts()).snapshots, { timeout: 20_000 }).toBe(1);
+      expect((await counts()).state).toBe(1 /* OPEN */);
+    } finally {
+      holder.close();
+    }
+  });
+});

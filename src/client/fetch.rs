@@ -82,6 +82,11 @@ impl Adapter for FetchAdapter {
                         Ok(Some((items, bytes))) => {
                             link.report(FeedEvent::Bytes(*bytes));
                             for item in items {
+                                // An event may have made the link start over (a hole in
+                                // the ids): the rest of this chunk is the old connection's.
+                                if !current(this) {
+                                    break;
+                                }
                                 received(link, item);
                             }
                         }

@@ -17,6 +17,8 @@
 //!   (`?client=`), and the server's count of its bytes on the wire, read once a second;
 //! - every event's receive time with the page's estimate of the clocks' offset
 //!   ([`clock`](super::clock));
+//! - events lost on the way (an id that skips ahead: a proxy that dropped some, a `drop`
+//!   fault): the link resumes from the last id it has, and the server fills the hole;
 //! - healing by itself on a real network ([`lifecycle`](super::lifecycle)): `offline` closes
 //!   the connection and shows `offline`, `online` reconnects at once (no backoff to wait
 //!   out); a tab hidden for longer than the server's grace (unless its stream is shared
@@ -252,9 +254,24 @@ impl Link {
     }
 
     /// An event arrived as `raw`: remembers its id (and a `hello`'s name and heartbeat)
-    /// and hands it on.
-    pub fn received(&self, envelope: Envelope, raw: String) {
+    /// and hands it on — unless events are missing before it (its id skips ahead of the
+    /// last one in the same epoch), then it drops the connection and resumes from the last
+    /// id, so that the server sends what was lost. Returns whether the event was taken (a
+    /// poller stops reading its batch if not).
+    pub fn received(&self, envelope: Envelope, raw: String) -> bool {
         self.heard();
+        if let (Some(id), Some(last)) = (envelope.id, self.0.last_id.get()) {
+            // Streams here are unfiltered, so a skip is a loss; a snapshot or a reset
+            // starts a history over and skips by design.
+            let starts_over = matches!(envelope.payload, Payload::Snapshot(_) | Payload::Reset(_));
+            if !starts_over && id.epoch == last.epoch && id.seq > last.seq + 1 {
+                leptos::logging::warn!(
+                    "events after {last} are missing ({id} came next): resuming from {last}"
+                );
+                self.reconnect_now();
+                return false;
+            }
+        }
         if let Some(id) = envelope.id {
             self.0.last_id.set(Some(id));
         }
@@ -274,6 +291,7 @@ impl Link {
             received_at: now_ms(),
             clock: clock::offset(),
         });
+        true
     }
 
     /// The connection is gone: close what is left of it and open a new one after the

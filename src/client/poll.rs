@@ -132,7 +132,9 @@ impl PollAdapter {
         link.opened();
         for (envelope, raw) in batch.events {
             if let Ok(envelope) = envelope {
-                link.received(envelope, raw);
+                if !link.received(envelope, raw) {
+                    return; // a hole: the link has asked again from before it
+                }
             }
         }
         if let Some(next) = batch.next {

@@ -97,7 +97,9 @@ impl Adapter for WsAdapter {
 fn received(link: &Link, text: String) {
     link.report(FeedEvent::Bytes(text.len()));
     match wire::decode(&text) {
-        Ok(envelope) => link.received(envelope, text),
+        Ok(envelope) => {
+            link.received(envelope, text);
+        }
         Err(_) if ServerMessage::decode(&text).is_some() => {
             link.report(FeedEvent::Control { raw: text });
         }

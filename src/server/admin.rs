@@ -8,7 +8,7 @@
 //! events are.
 
 use super::body;
-use super::config::{AdminToken, ClockMode, Role};
+use super::config::{AdminToken, BusUrl, ClockMode, Role};
 use super::driver::MAX_STEPS_PER_COMMAND;
 use super::error::ApiError;
 use super::state::AppState;
@@ -19,7 +19,7 @@ use crate::wire::admin::{
     NewsRequest, PublishRequest, Published, SpeedRequest, SpeedSet, StepRequest, Stepped,
 };
 use crate::wire::error::param;
-use crate::wire::faults::{ActiveFault, FaultList, FaultRequest, FAULTS_PATH};
+use crate::wire::faults::{ActiveFault, FaultEffect, FaultList, FaultRequest, FAULTS_PATH};
 use crate::wire::ErrorCode;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -71,7 +71,7 @@ async fn require_token(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        .and_then(bearer_token);
     match given {
         Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => {
             next.run(request).await
@@ -91,6 +91,15 @@ async fn require_token(
             response
         }
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive
+/// (RFC 9110 §11.1: `bearer` and `BEARER` are `Bearer`), and the spaces after it are one
+/// separator however many there are.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Reads a small JSON body into `T`, or says what is wrong with it.
@@ -221,16 +230,30 @@ fn faults_enabled(app: &AppState) -> Result<(), ApiError> {
     ))
 }
 
-/// `POST /api/admin/faults` `{"kind", "connection"? | "transport"?, "duration_ms"}`: the fault
-/// starts now and ends by itself.
+/// `POST /api/admin/faults` `{"kind", "connection"? | "transport"?, "duration_ms"?,
+/// "delay_ms"?, "count"?}`: the fault starts now and ends by itself (an `epoch` happens at
+/// once: the market starts a new one before the answer).
 async fn inject_fault(
     State(app): State<AppState>,
     body: Body,
 ) -> Result<(StatusCode, Json<ActiveFault>), ApiError> {
     faults_enabled(&app)?;
     let request: FaultRequest = read_json(body).await?;
-    let (kind, target, duration) = (request.kind()?, request.target()?, request.duration()?);
-    let fault = app.faults.inject(kind, target, duration);
+    let spec = request.spec()?;
+    if spec.effect == FaultEffect::Epoch {
+        if matches!(app.config.bus, BusUrl::Redis(_)) {
+            // Every instance follows the market's epoch through Redis; a new one there is
+            // what two markets writing at once look like, which followers refuse.
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                "an epoch fault needs the in-memory bus (--bus memory): through Redis a new \
+                 epoch is taken for a second market",
+            ));
+        }
+        app.driver.new_epoch().await.map_err(|_| no_market(&app))?;
+    }
+    let fault = app.faults.inject(spec);
     Ok((StatusCode::CREATED, Json(fault)))
 }
 

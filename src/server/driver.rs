@@ -56,6 +56,12 @@ pub enum Command {
         /// Answered with its id once published.
         done: oneshot::Sender<EventId>,
     },
+    /// Start a new epoch, as if the server had restarted (the `epoch` fault), and publish
+    /// the market's status as its first event; replies with that event's id.
+    NewEpoch {
+        /// Answered with the new epoch's first id.
+        done: oneshot::Sender<EventId>,
+    },
     /// Publish a headline written by a person, through the simulator's news path (so its
     /// price effect follows a few steps later), replying with its event id.
     News {
@@ -130,6 +136,13 @@ impl DriverHandle {
     pub async fn publish(&self, event: CustomEvent) -> Result<EventId, DriverStopped> {
         let (done, reply) = oneshot::channel();
         self.send(Command::Publish { event, done }).await?;
+        reply.await.map_err(|_| DriverStopped)
+    }
+
+    /// Starts a new epoch (the `epoch` fault); returns the id of its first event.
+    pub async fn new_epoch(&self) -> Result<EventId, DriverStopped> {
+        let (done, reply) = oneshot::channel();
+        self.send(Command::NewEpoch { done }).await?;
         reply.await.map_err(|_| DriverStopped)
     }
 
@@ -261,6 +274,13 @@ impl Driver {
                 let id = self
                     .hub
                     .publish(Payload::Custom(event), now_millis(), Vec::new());
+                let _ = done.send(id);
+            }
+            Command::NewEpoch { done } => {
+                self.hub.start_epoch(now_millis());
+                let id = self
+                    .hub
+                    .publish(Payload::Market(self.status()), now_millis(), Vec::new());
                 let _ = done.send(id);
             }
             Command::News { draft, done } => {

@@ -71,18 +71,7 @@ async fn start(
     let permit = app
         .limits
         .acquire(ip, Transport::Explain)
-        .map_err(|refused| match refused {
-            super::limits::Refused::PerIp => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::TooManyStreams,
-                "this address has too many streams open",
-            ),
-            super::limits::Refused::Overall => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::ServerBusy,
-                "the server has as many streams open as it allows",
-            ),
-        })?;
+        .map_err(super::limits::Refused::error)?;
     let note = analyst::note(&app.hub.snapshot(), &symbol).unwrap_or_default();
     let words: Vec<String> = analyst::tokens(&note)
         .take(MAX_TOKENS)

@@ -110,6 +110,19 @@ impl Hub {
         id
     }
 
+    /// Starts a new history, as a restarted server would (the `epoch` fault): the next
+    /// event is the first of an epoch later than the current one (`now` if it is later).
+    /// The bus takes an event of another epoch as a hole, so every subscriber gets `reset`
+    /// and a snapshot.
+    pub fn start_epoch(&self, now: u64) -> Epoch {
+        let mut state = self.state();
+        let epoch = Epoch(now.max(state.epoch.0.saturating_add(1)));
+        state.epoch = epoch;
+        state.next_seq = 1;
+        state.snapshot = None;
+        epoch
+    }
+
     /// Takes an event the market published in another process (a follower of the Redis
     /// stream): frames the market's own JSON for SSE, folds the event into the view unless
     /// the view already includes it (after [`Hub::restore`]), and only then hands it to the

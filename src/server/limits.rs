@@ -5,7 +5,9 @@
 //! address. A stream holds a [`StreamPermit`] for as long as it is open, and dropping the
 //! permit (however the stream ends) gives the place back. A refused stream gets `429` (its
 //! address holds too many) or `503` (the server is full), a JSON [`ApiError`] and
-//! `Retry-After`, before any upgrade or streaming starts. Short polls (`wait=0`) answer at
+//! `Retry-After`, before any upgrade or streaming starts — except a browser's `EventSource`,
+//! which would give up for good on any status but 200: it is refused in its own language
+//! ([`sse`](super::transport::sse)). Short polls (`wait=0`) answer at
 //! once and are not counted.
 //!
 //! Request bodies are capped by [`limit_body`] for every route, so a route that forgets its
@@ -71,6 +73,11 @@ pub enum Refused {
     PerIp,
     /// The server holds `--max-streams` streams already.
     Overall,
+    /// A `refuse` fault is in force (`--faults`), for this many more seconds.
+    Fault {
+        /// Seconds until it ends, rounded up.
+        secs_left: u64,
+    },
 }
 
 impl Refused {
@@ -79,6 +86,22 @@ impl Refused {
         match self {
             Refused::PerIp => "per_ip",
             Refused::Overall => "overall",
+            Refused::Fault { .. } => "fault",
+        }
+    }
+
+    /// A `refuse` fault with `left` to go.
+    pub fn on_purpose(left: std::time::Duration) -> Refused {
+        Refused::Fault {
+            secs_left: left.as_secs() + u64::from(left.subsec_nanos() > 0),
+        }
+    }
+
+    /// How long the client is asked to wait before trying again, in seconds.
+    pub fn retry_after_secs(self) -> u64 {
+        match self {
+            Refused::PerIp | Refused::Overall => RETRY_AFTER_SECS,
+            Refused::Fault { secs_left } => secs_left.max(1),
         }
     }
 }
@@ -172,9 +195,10 @@ impl Drop for StreamPermit {
     }
 }
 
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let error = match self {
+impl Refused {
+    /// What the refused client is told.
+    pub fn error(self) -> ApiError {
+        match self {
             Refused::PerIp => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::TooManyStreams,
@@ -187,11 +211,25 @@ impl IntoResponse for Refused {
                 "the server has as many streams open as it allows; retry later \
                  (the server's --max-streams)",
             ),
-        };
-        let mut response = error.into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            Refused::Fault { secs_left } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::RefusedOnPurpose,
+                format!(
+                    "refused on purpose: a refuse fault is in force for {secs_left} s more \
+                     (POST /api/admin/faults); retry after it"
+                ),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let mut response = self.error().into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(self.retry_after_secs()),
+        );
         response
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! - **Slow heads** (slow-loris): hyper closes a connection that has not sent a complete
 //!   request head within `--header-timeout-secs`; the same timer bounds an idle keep-alive
-//!   connection.
+//!   connection. A head larger than [`MAX_HEAD_BYTES`] gets `431`.
 //! - **Stalled writes**: [`StallGuard`] fails a write that has made no progress for
 //!   `--write-timeout-secs` (a client that stopped reading, a dead peer behind a full
 //!   buffer), which closes the connection and ends its stream. Counted in
@@ -17,7 +17,8 @@
 //! - **Wire cost**: every connection is [`Metered`], and each request carries its
 //!   connection's meter, so a request that names a client can claim it
 //!   ([`meter`](super::meter)).
-//!
+//! - **Requests hyper cannot parse** get the documented JSON error, not hyper's bodiless
+//!   answer ([`ParseErrorBodies`]).
 //! - **TLS**: with `--tls…`, each connection's handshake (bounded by the header timeout) comes
 //!   first, and the connection then speaks HTTP/2 or HTTP/1.1 as ALPN chose; every guard
 //!   above applies the same (the stall guard sits under TLS, on the socket).
@@ -28,6 +29,7 @@
 
 use super::meter::{ConnectionMeter, Metered};
 use super::metrics::Metrics;
+use super::parse_errors::ParseErrorBodies;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -58,6 +60,11 @@ pub struct Timeouts {
     pub write: Duration,
 }
 
+/// The largest request head (request line and headers) read: a larger one gets `431`.
+/// hyper's default is ~400 KiB; no client of ours sends more than a few KiB, and nginx
+/// itself stops at 32 KiB by default.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 /// Idle time before the first TCP keep-alive probe, and between probes.
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
@@ -76,7 +83,8 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.header);
+        .header_read_timeout(timeouts.header)
+        .max_buf_size(MAX_HEAD_BYTES);
     // HTTP/2 (over TLS only, as browsers use it): ping an idle connection so a dead peer
     // is noticed, as TCP keep-alive does for HTTP/1.1.
     builder
@@ -155,7 +163,8 @@ impl Connection {
             meter,
             watcher,
         } = self;
-        let io = TokioIo::new(Metered::new(io, meter.clone()));
+        // Metered below the rewriter: what is counted is what the client is really sent.
+        let io = TokioIo::new(ParseErrorBodies::new(Metered::new(io, meter.clone())));
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(remote));
             request.extensions_mut().insert(meter.clone());

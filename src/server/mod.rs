@@ -15,7 +15,7 @@
 //!
 //! 1. settings and leaf services: [`config`], [`clock`], [`error`], [`body`], [`metrics`],
 //!    [`headers`], [`shutdown`], [`link`], [`view`], [`translate`], [`analyst`], [`meter`],
-//!    [`tls`], [`listen`], [`faults`];
+//!    [`tls`], [`parse_errors`], [`listen`], [`faults`], [`origin`];
 //! 2. the stream: [`bus`], [`hub`], [`limits`], [`driver`], [`redis`];
 //! 3. the shared state of a running server: [`state`];
 //! 4. the handlers: [`transport`], [`admin`], [`explain`], then [`routes`];
@@ -42,6 +42,8 @@ pub mod link;
 pub mod listen;
 pub mod meter;
 pub mod metrics;
+pub mod origin;
+pub mod parse_errors;
 pub mod redis;
 pub mod routes;
 pub mod shutdown;

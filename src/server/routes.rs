@@ -7,7 +7,7 @@
 
 use super::admin;
 use super::clock;
-use super::error::ApiError;
+use super::error::{self, ApiError};
 use super::explain;
 use super::headers;
 use super::limits::{self, MaxBody};
@@ -65,6 +65,8 @@ pub fn app(state: AppState) -> Router {
             MaxBody(state.config.max_body_bytes),
             limits::limit_body,
         ))
+        // Outside the body cap and the routes, so their bare rejections become JSON too.
+        .layer(middleware::from_fn(error::json_errors))
         .layer(middleware::from_fn_with_state(
             state.meters.clone(),
             meter::claim_connection,

@@ -3,7 +3,10 @@
 //! a reader tells them apart by `type` (`pong`, `subscribed`, `error` are control).
 //!
 //! Client → server (JSON objects, at most [`MAX_CLIENT_MESSAGE`] bytes):
-//! - `{"type":"subscribe","symbols":["NOVA"]}` / `{"type":"unsubscribe","symbols":[…]}`
+//! - `{"type":"subscribe","symbols":["NOVA"]}` / `{"type":"unsubscribe","symbols":[…]}`:
+//!   answered by `{"type":"subscribed","symbols":[…]}`, the symbols the connection now
+//!   receives. A connection opened without `symbols=` receives all of them; its first
+//!   `subscribe` narrows it to what it names, later ones add.
 //! - `{"type":"resume","after":"EPOCH-SEQ"}`: continue after that id (same rules as SSE)
 //! - `{"type":"ping","nonce":…}`: answered by `{"type":"pong","nonce":…}`
 
@@ -20,7 +23,8 @@ pub const CLOSE_TOO_BIG: u16 = 1009;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
-    /// Also receive these symbols.
+    /// Receive these symbols: only these, on a connection that received all of them;
+    /// these as well, on one that had chosen already.
     Subscribe {
         /// Tickers of the universe.
         symbols: Vec<String>,
@@ -64,10 +68,11 @@ pub enum ServerMessage {
         /// The ping's nonce.
         nonce: Option<serde_json::Value>,
     },
-    /// The symbols this connection now receives (all of them when `null`).
+    /// The symbols this connection now receives, always spelled out (a `subscribe` or an
+    /// `unsubscribe` leaves every connection with a list of its own).
     Subscribed {
-        /// The symbols, or `null` for every symbol.
-        symbols: Option<Vec<String>>,
+        /// The symbols, in the market's order.
+        symbols: Vec<String>,
     },
     /// The last message could not be used; the connection stays open.
     Error {

@@ -21,12 +21,22 @@ wire_values! {
         TooManyStreams = "too_many_streams",
         /// The server holds as many streams as it allows (`503`).
         ServerBusy = "server_busy",
+        /// A `refuse` fault turns new requests away for a while (`503`, `--faults`).
+        RefusedOnPurpose = "refused_on_purpose",
         /// The admin API is off: the server was started without `--admin-token`.
         AdminDisabled = "admin_disabled",
         /// Fault injection is off: the server was started without `--faults`.
         FaultsDisabled = "faults_disabled",
         /// The admin token is missing or wrong.
         Unauthorized = "unauthorized",
+        /// A WebSocket handshake from a page of another site (`403`): its `Origin` is neither
+        /// this server's nor one `--cors-origin` names.
+        ForbiddenOrigin = "forbidden_origin",
+        /// The method is not one this path answers (`405`; `Allow` lists those it does).
+        MethodNotAllowed = "method_not_allowed",
+        /// The request could not be read as HTTP: a malformed request line or header, bytes
+        /// that are not UTF-8 in the path or query (`400`), a head that is too large (`431`).
+        BadRequest = "bad_request",
         /// A market command reached an instance that serves another instance's market.
         NotTheMarket = "not_the_market",
         /// The market is stopping.
@@ -45,6 +55,12 @@ pub mod param {
     pub const QUERY: &str = "query";
     /// The `Authorization` header.
     pub const AUTHORIZATION: &str = "authorization";
+    /// The `Origin` header.
+    pub const ORIGIN: &str = "origin";
+    /// The request's path.
+    pub const PATH: &str = "path";
+    /// The request's head (its request line and headers) as a whole.
+    pub const HEAD: &str = "head";
 }
 
 /// An error response's body.

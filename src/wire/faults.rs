@@ -17,6 +17,12 @@ pub const FAULTS_PATH: &str = "/api/admin/faults";
 /// The longest a fault may last, in milliseconds (ten minutes).
 pub const MAX_DURATION_MS: u64 = 600_000;
 
+/// The longest a `delay` fault may hold each delivery, in milliseconds.
+pub const MAX_DELAY_MS: u64 = 30_000;
+
+/// The most events a `drop` fault may skip for one connection.
+pub const MAX_DROP_COUNT: u64 = 10_000;
+
 /// The names of the body fields, as the errors that refuse them name them.
 pub mod field {
     /// What goes wrong.
@@ -27,6 +33,10 @@ pub mod field {
     pub const TRANSPORT: &str = "transport";
     /// For how long.
     pub const DURATION_MS: &str = "duration_ms";
+    /// How long a `delay` holds each delivery.
+    pub const DELAY_MS: &str = "delay_ms";
+    /// How many events a `drop` skips.
+    pub const COUNT: &str = "count";
 }
 
 wire_values! {
@@ -34,8 +44,28 @@ wire_values! {
     pub enum FaultKind {
         /// The server stops writing to the connection without closing it: no events, no
         /// heartbeats, as behind a dead NAT entry or a stuck proxy. Only a client that
-        /// watches for silence notices.
+        /// watches for silence notices. Needs `duration_ms`.
         Freeze = "freeze",
+        /// Each delivery reaches the connection `delay_ms` late, in order and none lost: a
+        /// slow link (a satellite hop, a congested mobile network). Streams hold each event;
+        /// a poll holds its answer. Needs `delay_ms` and `duration_ms`.
+        Delay = "delay",
+        /// The next `count` events are not sent to each connection that is open when the
+        /// fault is injected: the client sees a jump in ids and must resume from its last
+        /// id to fill it (the server still has them). Connections opened later are
+        /// untouched, so a client that resumes is not dropped again; polls, each a new
+        /// request, share one `count`. Needs `count` and `duration_ms` (how long the fault
+        /// may wait for those events).
+        Drop = "drop",
+        /// The market starts a new epoch at once, as if the server had restarted: every
+        /// client gets `reset` and a `snapshot`, and ids start over. Server-wide (no
+        /// `connection` or `transport`), instantaneous (no `duration_ms`); only on the
+        /// instance that runs the market, with the in-memory bus.
+        Epoch = "epoch",
+        /// New stream and poll requests are refused for `duration_ms`: `503` with
+        /// `Retry-After` (an `EventSource` gets a `refused` event and `retry:` instead, see
+        /// `GET /api/sse`). Connections already open are untouched. A `transport` or all.
+        Refuse = "refuse",
     }
 }
 
@@ -50,8 +80,9 @@ pub enum FaultTarget {
     All,
 }
 
-/// `POST /api/admin/faults`: `{"kind", "connection"? | "transport"?, "duration_ms"}`. With
-/// neither `connection` nor `transport`, the fault touches every connection.
+/// `POST /api/admin/faults`: `{"kind", "connection"? | "transport"?, "duration_ms"?,
+/// "delay_ms"?, "count"?}`. With neither `connection` nor `transport`, the fault touches every
+/// connection. Which of the optional fields a kind needs is said at [`FaultKind`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRequest {
@@ -63,24 +94,139 @@ pub struct FaultRequest {
     /// A [`Transport`] name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<String>,
-    /// 1 to [`MAX_DURATION_MS`].
-    pub duration_ms: u64,
+    /// 1 to [`MAX_DURATION_MS`]; every kind but `epoch` needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// `delay`: 1 to [`MAX_DELAY_MS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// `drop`: 1 to [`MAX_DROP_COUNT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+}
+
+/// A fault request, read and checked: what it does, to whom, and for how long.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultSpec {
+    /// What goes wrong.
+    pub effect: FaultEffect,
+    /// Whom it touches.
+    pub target: FaultTarget,
+    /// How long it lasts (zero for `epoch`, which happens once).
+    pub duration: std::time::Duration,
+}
+
+/// What a fault does, with its own numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultEffect {
+    /// See [`FaultKind::Freeze`].
+    Freeze,
+    /// See [`FaultKind::Delay`]: how late each delivery is.
+    Delay(std::time::Duration),
+    /// See [`FaultKind::Drop`]: how many events each connection misses.
+    Drop(u64),
+    /// See [`FaultKind::Epoch`].
+    Epoch,
+    /// See [`FaultKind::Refuse`].
+    Refuse,
+}
+
+impl FaultEffect {
+    /// Its kind.
+    pub fn kind(self) -> FaultKind {
+        match self {
+            FaultEffect::Freeze => FaultKind::Freeze,
+            FaultEffect::Delay(_) => FaultKind::Delay,
+            FaultEffect::Drop(_) => FaultKind::Drop,
+            FaultEffect::Epoch => FaultKind::Epoch,
+            FaultEffect::Refuse => FaultKind::Refuse,
+        }
+    }
 }
 
 impl FaultRequest {
-    /// A fault of `kind` on `target` for `duration_ms`.
-    pub fn new(kind: FaultKind, target: &FaultTarget, duration_ms: u64) -> FaultRequest {
+    /// A request for `effect` on `target` for `duration_ms` (ignored for `epoch`).
+    pub fn new(effect: FaultEffect, target: &FaultTarget, duration_ms: u64) -> FaultRequest {
         let (connection, transport) = match target {
             FaultTarget::Connection(name) => (Some(name.clone()), None),
             FaultTarget::Transport(transport) => (None, Some(transport.as_str().to_owned())),
             FaultTarget::All => (None, None),
         };
+        let (delay_ms, count) = match effect {
+            FaultEffect::Delay(delay) => (
+                Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
+                None,
+            ),
+            FaultEffect::Drop(count) => (None, Some(count)),
+            _ => (None, None),
+        };
         FaultRequest {
-            kind: kind.as_str().to_owned(),
+            kind: effect.kind().as_str().to_owned(),
             connection,
             transport,
-            duration_ms,
+            duration_ms: (effect != FaultEffect::Epoch).then_some(duration_ms),
+            delay_ms,
+            count,
         }
+    }
+
+    /// Reads and checks the whole request, naming the first field at fault.
+    pub fn spec(&self) -> Result<FaultSpec, FieldError> {
+        let kind = self.kind()?;
+        let target = self.target()?;
+        let effect = match kind {
+            FaultKind::Freeze => FaultEffect::Freeze,
+            FaultKind::Delay => FaultEffect::Delay(std::time::Duration::from_millis(within(
+                self.delay_ms,
+                field::DELAY_MS,
+                MAX_DELAY_MS,
+            )?)),
+            FaultKind::Drop => FaultEffect::Drop(within(self.count, field::COUNT, MAX_DROP_COUNT)?),
+            FaultKind::Epoch => FaultEffect::Epoch,
+            FaultKind::Refuse => FaultEffect::Refuse,
+        };
+        if kind != FaultKind::Delay && self.delay_ms.is_some() {
+            return Err(not_for(field::DELAY_MS, kind));
+        }
+        if kind != FaultKind::Drop && self.count.is_some() {
+            return Err(not_for(field::COUNT, kind));
+        }
+        match (kind, &target) {
+            (FaultKind::Epoch, FaultTarget::All) => {}
+            (FaultKind::Epoch, _) => {
+                return Err(FieldError {
+                    field: field::TRANSPORT,
+                    message: "an epoch is the whole server's: give no connection or transport"
+                        .into(),
+                })
+            }
+            (FaultKind::Refuse, FaultTarget::Connection(_)) => {
+                return Err(FieldError {
+                    field: field::CONNECTION,
+                    message: "refuse turns away new requests, which have no name yet: give a \
+                              transport, or nothing for all"
+                        .into(),
+                })
+            }
+            _ => {}
+        }
+        let duration = if kind == FaultKind::Epoch {
+            if self.duration_ms.is_some() {
+                return Err(not_for(field::DURATION_MS, kind));
+            }
+            std::time::Duration::ZERO
+        } else {
+            std::time::Duration::from_millis(within(
+                self.duration_ms,
+                field::DURATION_MS,
+                MAX_DURATION_MS,
+            )?)
+        };
+        Ok(FaultSpec {
+            effect,
+            target,
+            duration,
+        })
     }
 
     /// The kind asked for.
@@ -108,16 +254,24 @@ impl FaultRequest {
             (None, None) => Ok(FaultTarget::All),
         }
     }
+}
 
-    /// How long it lasts.
-    pub fn duration(&self) -> Result<std::time::Duration, FieldError> {
-        if (1..=MAX_DURATION_MS).contains(&self.duration_ms) {
-            return Ok(std::time::Duration::from_millis(self.duration_ms));
-        }
-        Err(FieldError {
-            field: field::DURATION_MS,
-            message: format!("duration_ms must be from 1 to {MAX_DURATION_MS}"),
-        })
+/// A number field that must be present and from 1 to `max`.
+fn within(value: Option<u64>, field: &'static str, max: u64) -> Result<u64, FieldError> {
+    match value {
+        Some(value) if (1..=max).contains(&value) => Ok(value),
+        _ => Err(FieldError {
+            field,
+            message: format!("{field} must be given, from 1 to {max}"),
+        }),
+    }
+}
+
+/// A field the kind does not take.
+fn not_for(field: &'static str, kind: FaultKind) -> FieldError {
+    FieldError {
+        field,
+        message: format!("a {} fault takes no {field}", kind.as_str()),
     }
 }
 
@@ -134,6 +288,12 @@ pub struct ActiveFault {
     pub transport: Option<Transport>,
     /// How much longer it lasts.
     pub remaining_ms: u64,
+    /// `delay`: how late each delivery is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// `drop`: how many events each connection it touches misses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
 }
 
 /// `GET /api/admin/faults`, and the answer to `DELETE` (what was cleared).

@@ -112,6 +112,21 @@ impl Frame {
     }
 }
 
+/// The event that tells an `EventSource` it was refused for now (the server holds as many
+/// streams as it allows): its data is the JSON error body, and the `retry:` in the same
+/// block tells the browser when to come back.
+pub const REFUSED_EVENT: &str = "refused";
+
+/// A whole refused stream: `retry:` (so that the browser comes back after `retry_ms`, as
+/// `Retry-After` says to other clients) and a [`REFUSED_EVENT`] carrying `error_json`.
+pub fn refused(retry_ms: u64, error_json: &str) -> String {
+    Frame::new()
+        .retry(retry_ms)
+        .event_name(REFUSED_EVENT)
+        .data(error_json)
+        .finish()
+}
+
 /// The comment a stream sends when it has had nothing to say for a while, so that proxies
 /// and browsers keep an idle connection open.
 ///

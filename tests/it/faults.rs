@@ -9,7 +9,7 @@ use crate::support::{Response, TestServer, PATIENCE};
 use futures_util::StreamExt;
 use serde_json::Value;
 use std::time::Duration;
-use tickstream::wire::faults::{FaultKind, FaultRequest, FaultTarget, FAULTS_PATH};
+use tickstream::wire::faults::{FaultEffect, FaultRequest, FaultTarget, FAULTS_PATH};
 use tickstream::wire::sse::Item;
 use tickstream::wire::{self, Payload, Transport};
 use tokio_tungstenite::tungstenite::Message;
@@ -30,8 +30,16 @@ fn hello(stream: &Response) -> (String, u64) {
 }
 
 async fn freeze(server: &TestServer, target: &FaultTarget, ms: u64) -> Response {
-    let body = serde_json::to_string(&FaultRequest::new(FaultKind::Freeze, target, ms))
-        .expect("serializes");
+    inject(server, FaultEffect::Freeze, target, ms).await
+}
+
+async fn inject(
+    server: &TestServer,
+    effect: FaultEffect,
+    target: &FaultTarget,
+    ms: u64,
+) -> Response {
+    let body = serde_json::to_string(&FaultRequest::new(effect, target, ms)).expect("serializes");
     server.post(FAULTS_PATH, Some(TOKEN), &body).await
 }
 
@@ -198,6 +206,20 @@ async fn fault_requests_are_checked_and_the_api_is_off_without_the_flag() {
             "transport",
         ),
         (r#"{"kind":"freeze","duration_ms":5,"extra":1}"#, "body"),
+        (r#"{"kind":"freeze"}"#, "duration_ms"),
+        (r#"{"kind":"delay","duration_ms":5}"#, "delay_ms"),
+        (
+            r#"{"kind":"delay","delay_ms":30001,"duration_ms":5}"#,
+            "delay_ms",
+        ),
+        (r#"{"kind":"drop","duration_ms":5}"#, "count"),
+        (r#"{"kind":"freeze","count":3,"duration_ms":5}"#, "count"),
+        (r#"{"kind":"epoch","duration_ms":5}"#, "duration_ms"),
+        (r#"{"kind":"epoch","transport":"sse"}"#, "transport"),
+        (
+            r#"{"kind":"refuse","connection":"x","duration_ms":5}"#,
+            "connection",
+        ),
         (r#"{"kind":"freeze","duration_ms":-5}"#, "body"),
         ("not json", "body"),
     ] {
@@ -287,4 +309,170 @@ async fn visible_heartbeats_are_events_an_event_source_can_see() {
             }
         }
     }
+}
+
+/// The ids of market events (not hello, heartbeats, snapshots or resets) in `events`.
+fn live_seqs(events: &[crate::support::Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter(|event| !matches!(event.event.as_str(), "snapshot" | "reset" | "heartbeat"))
+        .map(|event| event.event_id().seq)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drop_makes_a_hole_a_resume_fills_and_a_new_connection_is_not_dropped_again() {
+    let server = TestServer::start(&["--admin-token", TOKEN, "--faults"]).await;
+    let mut stream = server.get("/api/sse", &[]).await;
+    stream.next_event().await.expect("snapshot");
+    let before = server.step(1).await;
+    stream.events_until(before).await;
+    let mut created = inject(&server, FaultEffect::Drop(5), &FaultTarget::All, 60_000).await;
+    assert_eq!(created.status, 201);
+    assert_eq!(json(&mut created).await["count"], 5);
+    let last = server.step(2).await;
+    let seqs = live_seqs(&stream.events_until(last).await);
+    // The first five never came; the rest did, in order.
+    assert_eq!(seqs, ((before.seq + 6)..=last.seq).collect::<Vec<_>>());
+    // The client resumes from the last id it has, on a new connection: the hole is filled,
+    // and that connection (opened after the fault) loses nothing.
+    let mut resumed = server
+        .get("/api/sse", &[("Last-Event-ID", &before.to_string())])
+        .await;
+    let refilled = resumed.events_until(last).await;
+    crate::support::assert_gapless(&refilled);
+    assert_eq!(live_seqs(&refilled).first(), Some(&(before.seq + 1)));
+    assert_eq!(
+        server.metric("tickstream_faults_injected_total{kind=\"drop\"}"),
+        1.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delay_holds_each_delivery_and_loses_nothing() {
+    let server = TestServer::start(&["--admin-token", TOKEN, "--faults"]).await;
+    let mut stream = server.get("/api/sse", &[]).await;
+    let start = stream.next_event().await.expect("snapshot").event_id();
+    let (name, _) = hello(&stream);
+    let mut created = inject(
+        &server,
+        FaultEffect::Delay(Duration::from_millis(1_500)),
+        &FaultTarget::Connection(name),
+        60_000,
+    )
+    .await;
+    assert_eq!(json(&mut created).await["delay_ms"], 1_500);
+    let last = server.step(1).await;
+    // Held: nothing within the first half of the delay (the test's own bound) …
+    let early = items_within(&mut stream, Duration::from_millis(700)).await;
+    assert!(
+        early.iter().all(|item| !matches!(item, Item::Event { .. })),
+        "delivered before the delay: {early:?}"
+    );
+    // … then all of it, in order.
+    let events = stream.events_until(last).await;
+    crate::support::assert_gapless(&events);
+    assert_eq!(
+        live_seqs(&events),
+        ((start.seq + 1)..=last.seq).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_epoch_fault_gives_every_client_a_reset_and_a_snapshot_of_a_new_history() {
+    let server = TestServer::start(&["--admin-token", TOKEN, "--faults"]).await;
+    let before = server.step(1).await;
+    let mut stream = server.get("/api/sse", &[]).await;
+    stream.events_until(before).await;
+    let mut created = inject(&server, FaultEffect::Epoch, &FaultTarget::All, 0).await;
+    assert_eq!(created.status, 201);
+    assert_eq!(json(&mut created).await["kind"], "epoch");
+    let reset = stream.next_event().await.expect("a reset");
+    assert_eq!(reset.event, "reset");
+    let snapshot = stream.next_event().await.expect("a snapshot");
+    assert_eq!(snapshot.event, "snapshot");
+    let new = snapshot.event_id();
+    assert!(new.epoch > before.epoch, "{new} after {before}");
+    assert_eq!(new.seq, 1, "the new history starts at one");
+    // A client resuming with an id of the old history is told it is gone.
+    let mut old = server
+        .get("/api/sse", &[("Last-Event-ID", &before.to_string())])
+        .await;
+    assert_eq!(old.next_event().await.expect("a reset").event, "reset");
+    let last = server.step(1).await;
+    assert_eq!(last.epoch, new.epoch);
+    crate::support::assert_gapless(&stream.events_until(last).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refuse_fault_turns_new_requests_away_and_leaves_open_ones_alone() {
+    let server = TestServer::start(&["--admin-token", TOKEN, "--faults"]).await;
+    let mut open = server.get("/api/sse", &[]).await;
+    open.next_event().await.expect("snapshot");
+    let created = inject(&server, FaultEffect::Refuse, &FaultTarget::All, 30_000).await;
+    assert_eq!(created.status, 201);
+    let mut refused = server.get("/api/sse", &[]).await;
+    assert_eq!(refused.status, 503);
+    let retry_after: u64 = refused
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        json(&mut refused).await["error"]["code"],
+        "refused_on_purpose"
+    );
+    assert_eq!(server.get("/api/poll?wait=0", &[]).await.status, 503);
+    // An EventSource is refused in its own language, and told when to come back.
+    let mut event_source = server
+        .get("/api/sse", &[("Accept", "text/event-stream")])
+        .await;
+    assert_eq!(event_source.status, 200);
+    assert_eq!(
+        event_source.next_item().await,
+        Some(Item::Retry(retry_after * 1_000))
+    );
+    // The open stream goes on; once cleared, new requests are admitted.
+    let last = server.step(1).await;
+    open.events_until(last).await;
+    server.request("DELETE", FAULTS_PATH, Some(TOKEN), "").await;
+    assert_eq!(server.get("/api/sse", &[]).await.status, 200);
+    assert_eq!(
+        server.metric("tickstream_refused_streams_total{transport=\"sse\",reason=\"fault\"}"),
+        2.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_share_one_drop_count_and_asking_again_fills_the_hole() {
+    let server = TestServer::start(&["--admin-token", TOKEN, "--faults"]).await;
+    let before = server.step(1).await;
+    inject(
+        &server,
+        FaultEffect::Drop(3),
+        &FaultTarget::Transport(Transport::Poll),
+        60_000,
+    )
+    .await;
+    let last = server.step(1).await;
+    let mut first = server
+        .get(&format!("/api/poll?wait=0&after={before}"), &[])
+        .await;
+    let batch = wire::batch::decode_batch(&first.body().await).expect("a batch");
+    let seqs: Vec<u64> = batch
+        .events
+        .iter()
+        .filter_map(|(envelope, _)| envelope.as_ref().ok()?.id.map(|id| id.seq))
+        .collect();
+    assert_eq!(
+        seqs,
+        ((before.seq + 4)..=last.seq).collect::<Vec<_>>(),
+        "three left out"
+    );
+    // Asked again from before the hole, the poll fills it: the count is spent.
+    let mut again = server
+        .get(&format!("/api/poll?wait=0&after={before}"), &[])
+        .await;
+    let batch = wire::batch::decode_batch(&again.body().await).expect("a batch");
+    assert_eq!(batch.events.len() as u64, last.seq - before.seq);
 }

@@ -5,6 +5,8 @@
 //! serving.
 
 use crate::support::{Response, TestServer, PATIENCE};
+use tickstream::wire::sse::Item;
+use tickstream::wire::ErrorBody;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -69,6 +71,40 @@ async fn streams_over_the_per_address_limit_get_429_with_retry_after() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(admitted, "the place of a closed stream came back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_event_source_is_told_to_come_back_not_failed_for_good() {
+    let server = TestServer::start(&["--max-streams-per-ip", "1"]).await;
+    let _open = server.get("/api/sse", &[]).await;
+    // What every EventSource sends. A 429 would fail it for good (the spec ignores
+    // Retry-After); a 200 that says `retry:` and ends is a loss it retries.
+    let mut refused = server
+        .get("/api/sse", &[("Accept", "text/event-stream")])
+        .await;
+    assert_eq!(refused.status, 200);
+    assert_eq!(
+        refused.header("content-type"),
+        Some("text/event-stream; charset=utf-8")
+    );
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    let mut items = Vec::new();
+    while let Some(item) = refused.next_item().await {
+        items.push(item);
+    }
+    let [Item::Retry(retry), Item::Event { id, event, data }] = &items[..] else {
+        panic!("not retry + one event, then the end: {items:?}")
+    };
+    assert_eq!(*retry, 5_000);
+    assert_eq!((id.as_str(), event.as_str()), ("", "refused"));
+    let error = ErrorBody::decode(data).expect("the documented JSON error as its data");
+    assert_eq!(error.error.code.as_str(), "too_many_streams");
+    assert_eq!(
+        server.metric("tickstream_refused_streams_total{transport=\"sse\",reason=\"per_ip\"}"),
+        1.0
+    );
+    // The refusal held no place: the open stream is still the only one.
+    assert_eq!(server.state.limits.open(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,6 +15,7 @@ mod support;
 
 mod admin;
 mod conformance;
+mod errors;
 mod explain;
 mod faults;
 mod fuzz_corpus;

@@ -171,6 +171,84 @@ async fn subscribe_and_unsubscribe_choose_the_symbols() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_subscribe_narrows_a_connection_that_had_every_symbol() {
+    let server = TestServer::start(&[]).await;
+    let mut socket = connect(&server, "?types=tick").await;
+    next_envelope(&mut socket).await;
+    send(&mut socket, r#"{"type":"subscribe","symbols":["nova"]}"#).await;
+    // Spelled out, never `null`: what the connection receives now.
+    assert_eq!(
+        next_control(&mut socket).await,
+        serde_json::json!({"type":"subscribed","symbols":["NOVA"]})
+    );
+    server.step(5).await;
+    // Every step ticks every symbol: five steps, five NOVA ticks and nothing else.
+    for _ in 0..5 {
+        let (envelope, _) = next_envelope(&mut socket).await;
+        let Payload::Tick(tick) = envelope.payload else {
+            panic!("not a tick")
+        };
+        assert_eq!(tick.symbol, "NOVA");
+    }
+    // A later subscribe adds.
+    send(
+        &mut socket,
+        r#"{"type":"subscribe","symbols":["GRID","NOVA"]}"#,
+    )
+    .await;
+    assert_eq!(
+        next_control(&mut socket).await,
+        serde_json::json!({"type":"subscribed","symbols":["NOVA","GRID"]})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_from_another_sites_page_is_refused_with_the_json_error() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = TestServer::start(&["--cors-origin", "https://app.example"]).await;
+    let status = |origin: Option<&'static str>| {
+        let addr = server.addr;
+        async move {
+            let mut request = format!("ws://{addr}/api/ws")
+                .into_client_request()
+                .expect("request");
+            if let Some(origin) = origin {
+                request
+                    .headers_mut()
+                    .insert("origin", origin.parse().expect("header"));
+            }
+            match tokio_tungstenite::connect_async(request).await {
+                Ok(_) => (101, String::new()),
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    let body = response.body().clone().unwrap_or_default();
+                    (
+                        response.status().as_u16(),
+                        String::from_utf8_lossy(&body).into_owned(),
+                    )
+                }
+                Err(err) => panic!("unexpected WebSocket failure: {err}"),
+            }
+        }
+    };
+    let own = format!("http://{}", server.addr);
+    let own: &'static str = Box::leak(own.into_boxed_str());
+    assert_eq!(status(None).await.0, 101, "not a page: no Origin");
+    assert_eq!(status(Some(own)).await.0, 101, "this server's own page");
+    assert_eq!(
+        status(Some("https://app.example")).await.0,
+        101,
+        "--cors-origin"
+    );
+    for other in ["http://evil.example", "null"] {
+        let (code, body) = status(Some(other)).await;
+        assert_eq!(code, 403, "{other}");
+        let error: Value = serde_json::from_str(&body).expect("a JSON error body");
+        assert_eq!(error["error"]["code"], "forbidden_origin", "{body}");
+        assert_eq!(error["error"]["param"], "origin", "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_replays_exactly_by_message_and_by_query() {
     let server = TestServer::start(&[]).await;
     let mut steady = connect(&server, "").await;

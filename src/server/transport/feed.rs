@@ -34,6 +34,9 @@ pub struct Out {
     pub id: Option<EventId>,
     /// Publish time of a live event, for the latency histogram.
     pub live_ts: Option<u64>,
+    /// Whether it is an event of the market's history (live or replayed), not one about
+    /// the connection (`hello`, `reset`) or its starting point (`snapshot`).
+    pub in_history: bool,
 }
 
 impl Out {
@@ -43,6 +46,7 @@ impl Out {
             json: event.json.clone(),
             id: Some(event.id),
             live_ts: live.then_some(event.ts),
+            in_history: true,
         }
     }
 }
@@ -150,6 +154,7 @@ impl Feed {
             json: event.json.clone(),
             id: None,
             live_ts: None,
+            in_history: false,
         });
     }
 
@@ -161,6 +166,7 @@ impl Feed {
             json: snapshot.json.clone(),
             id: snapshot.id,
             live_ts: None,
+            in_history: false,
         });
     }
 
@@ -175,6 +181,7 @@ impl Feed {
             json: reset.json,
             id: None,
             live_ts: None,
+            in_history: false,
         });
         self.push_snapshot();
     }

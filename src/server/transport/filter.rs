@@ -26,8 +26,9 @@ pub struct Filter {
 
 impl Filter {
     /// Parses `symbols=`: every entry must be a symbol of this market (case-insensitive).
+    /// Given twice (`symbols=NOVA&symbols=GRID`), the lists add up.
     pub fn set_symbols(&mut self, value: &str, known: &[String]) -> Result<(), ApiError> {
-        let mut symbols = Vec::new();
+        let mut symbols = self.symbols.take().unwrap_or_default();
         for entry in list(value, query::SYMBOLS)? {
             let upper = entry.to_ascii_uppercase();
             let Some(symbol) = known.iter().find(|k| **k == upper) else {
@@ -52,18 +53,19 @@ impl Filter {
         self.symbols.as_deref()
     }
 
-    /// Adds symbols (a WebSocket `subscribe`). A feed that has every symbol keeps them all.
+    /// A WebSocket `subscribe`: a filter that lets every symbol through narrows to `names`
+    /// (a client that subscribes to NOVA wants NOVA, not NOVA among everything); one that
+    /// had chosen already adds them.
     pub fn subscribe(&mut self, names: &[String], known: &[String]) -> Result<(), String> {
         let names = resolve(names, known)?;
-        if let Some(symbols) = &mut self.symbols {
-            for name in names {
-                if !symbols.contains(&name) {
-                    symbols.push(name);
-                }
+        let symbols = self.symbols.get_or_insert_with(Vec::new);
+        for name in names {
+            if !symbols.contains(&name) {
+                symbols.push(name);
             }
-            // Keep universe order, so replies read the same however they were built.
-            symbols.sort_by_key(|s| known.iter().position(|k| k == s));
         }
+        // Keep universe order, so replies read the same however they were built.
+        symbols.sort_by_key(|s| known.iter().position(|k| k == s));
         Ok(())
     }
 
@@ -75,9 +77,9 @@ impl Filter {
         Ok(())
     }
 
-    /// Parses `types=`.
+    /// Parses `types=`; given twice, the lists add up.
     pub fn set_types(&mut self, value: &str) -> Result<(), ApiError> {
-        let mut types = Vec::new();
+        let mut types = self.types.take().unwrap_or_default();
         for entry in list(value, query::TYPES)? {
             let Some(kind) = FILTERABLE.into_iter().find(|t| t.as_str() == entry) else {
                 return Err(ApiError::bad_param(
@@ -195,9 +197,14 @@ mod tests {
     #[test]
     fn subscriptions_add_and_remove() {
         let known: Vec<String> = ["NOVA", "QBIT", "HALO"].map(String::from).to_vec();
+        let mut all = Filter::default();
+        all.subscribe(&["nova".into()], &known).expect("valid");
+        assert_eq!(
+            all.symbols(),
+            Some(&["NOVA".to_owned()][..]),
+            "a first subscribe narrows everything to what it names"
+        );
         let mut filter = Filter::default();
-        filter.subscribe(&["nova".into()], &known).expect("valid");
-        assert_eq!(filter.symbols(), None, "all symbols stay all");
         filter.unsubscribe(&["QBIT".into()], &known).expect("valid");
         assert_eq!(
             filter.symbols(),

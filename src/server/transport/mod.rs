@@ -20,9 +20,9 @@ pub mod ws;
 
 use super::clock::now_millis;
 use super::error::ApiError;
-use super::faults::FaultWatch;
+use super::faults::{FaultChanges, FaultWatch};
 use super::hub;
-use super::limits::StreamPermit;
+use super::limits::{Refused, StreamPermit};
 use super::metrics::ConnectionGuard;
 use super::shutdown::OpenStream;
 use super::state::AppState;
@@ -116,30 +116,58 @@ pub struct Admitted {
     pub permit: StreamPermit,
 }
 
+/// Why a stream request was not admitted.
+pub enum NotAdmitted {
+    /// Its query string is not valid (`400`).
+    Invalid(ApiError),
+    /// There is no room for it within the limits (`429`/`503`, or how SSE says it).
+    Full(Refused),
+}
+
+impl axum::response::IntoResponse for NotAdmitted {
+    fn into_response(self) -> axum::response::Response {
+        match self {
+            NotAdmitted::Invalid(error) => error.into_response(),
+            NotAdmitted::Full(refused) => refused.into_response(),
+        }
+    }
+}
+
 impl Admitted {
-    /// Checks a stream request (SSE or WebSocket); the error is the ready refusal.
-    // The refusal is the ready response, built once per refused request: no need to box it.
-    #[allow(clippy::result_large_err)]
+    /// Checks a stream request (SSE or WebSocket).
     pub fn check(
         app: &AppState,
         ip: Option<std::net::IpAddr>,
         transport: Transport,
         query: Option<&str>,
         headers: &axum::http::HeaderMap,
-    ) -> Result<Admitted, axum::response::Response> {
-        use axum::response::IntoResponse;
+    ) -> Result<Admitted, NotAdmitted> {
         let options = StreamOptions::parse(query, QueryKind::Stream, &app.symbols)
-            .map_err(IntoResponse::into_response)?;
+            .map_err(NotAdmitted::Invalid)?;
+        refuse_on_purpose(app, transport).map_err(NotAdmitted::Full)?;
         let permit = app
             .limits
             .acquire(ip, transport)
-            .map_err(IntoResponse::into_response)?;
+            .map_err(NotAdmitted::Full)?;
         let resume = Resume::of_stream(headers, &options);
         Ok(Admitted {
             options,
             resume,
             permit,
         })
+    }
+}
+
+/// Turns a new request away while a `refuse` fault is in force for its transport (counted
+/// with the refusals of the limits, as `reason="fault"`).
+pub fn refuse_on_purpose(app: &AppState, transport: Transport) -> Result<(), Refused> {
+    match app.faults.refusing(transport) {
+        None => Ok(()),
+        Some(left) => {
+            let refused = Refused::on_purpose(left);
+            app.metrics.count_refused(transport, refused.as_str());
+            Err(refused)
+        }
     }
 }
 
@@ -154,6 +182,10 @@ pub struct Session {
     pub feed: feed::Feed,
     /// Faults on purpose that touch it (`--faults`).
     pub faults: FaultWatch,
+    /// When those faults change.
+    pub changes: FaultChanges,
+    /// What a `delay` fault holds back.
+    pub outbox: Outbox,
     _connection: ConnectionGuard,
     _permit: Option<StreamPermit>,
 }
@@ -175,10 +207,13 @@ impl Session {
             options,
         );
         let open = app.streams.open();
+        let faults = app.faults.watch(&open.name, transport);
         Session {
-            faults: app.faults.watch(&open.name, transport),
+            changes: faults.changes(),
+            faults,
             open,
             feed,
+            outbox: Outbox::default(),
             _connection: app.metrics.connection(transport),
             _permit: permit,
         }
@@ -196,6 +231,58 @@ impl Session {
         let hello = hub::encode(None, now_millis(), &payload);
         self.feed.push_front(&hello);
         self
+    }
+}
+
+/// The events a connection has taken from its feed but not yet sent: those a `delay` fault
+/// holds back, each with the moment it is due.
+#[derive(Default)]
+pub struct Outbox {
+    held: std::collections::VecDeque<(tokio::time::Instant, feed::Out)>,
+}
+
+impl Outbox {
+    /// The next event to send, when it is due: what `feed` gives, less the events a `drop`
+    /// fault skips, each held back as long as a `delay` fault says (in order: an
+    /// event never overtakes one held before it). `None` when the feed has ended.
+    ///
+    /// Cancel-safe, like [`feed::Feed::next`]: an event taken from the feed is held here
+    /// before anything else is awaited. (It takes the session's parts rather than the
+    /// session, so that a connection can race it against the session's other parts.)
+    pub async fn next(
+        &mut self,
+        feed: &mut feed::Feed,
+        faults: &mut FaultWatch,
+    ) -> Option<feed::Out> {
+        loop {
+            let now = tokio::time::Instant::now();
+            if self.held.front().is_some_and(|(due, _)| *due <= now) {
+                return self.held.pop_front().map(|(_, out)| out);
+            }
+            let next_due = self.held.front().map(|(due, _)| *due);
+            tokio::select! {
+                out = feed.next() => {
+                    let out = out?;
+                    if out.in_history && faults.drops_next() {
+                        continue; // lost on purpose: the client sees the jump in ids
+                    }
+                    let delay = faults.delay();
+                    if delay.is_zero() && self.held.is_empty() {
+                        return Some(out);
+                    }
+                    self.held.push_back((tokio::time::Instant::now() + delay, out));
+                }
+                () = sleep_until_due(next_due) => {}
+            }
+        }
+    }
+}
+
+/// Sleeps until `due`; forever without one.
+async fn sleep_until_due(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -7,6 +7,9 @@
 //! timer. Without `after`, the answer is a snapshot. The resume rules are the SSE ones: an
 //! id that cannot be continued gets `reset` + `snapshot`. `symbols=` and `types=` filter
 //! as on the streams. A waiting request is answered early at shutdown or disconnect.
+//!
+//! Faults on purpose (`--faults`) touch a poll as they touch a stream: `refuse` turns it
+//! away, `drop` leaves events out of its answer, `delay` and `freeze` hold the answer.
 
 use super::feed::{Feed, Out};
 use super::query::{QueryKind, StreamOptions};
@@ -32,6 +35,9 @@ pub async fn handler(
         Ok(options) => options,
         Err(err) => return err.into_response(),
     };
+    if let Err(refused) = super::refuse_on_purpose(&app, Transport::Poll) {
+        return refused.into_response();
+    }
     let wait = options.wait;
     // A long poll holds a place like a stream while it waits; a short poll answers at once.
     let permit = if wait.is_zero() {
@@ -56,6 +62,21 @@ pub async fn handler(
             }
         }
     }
+    // Faults on purpose: a `drop` leaves events out (the client sees the jump in ids
+    // and asks again from before it), a `delay` holds the answer, a `freeze` holds it until
+    // the freeze ends; a disconnect still answers at once.
+    let faults = &mut session.faults;
+    events.retain(|out| !out.in_history || !faults.drops_next());
+    let delay = faults.delay();
+    tokio::select! {
+        biased;
+        () = session.open.token.cancelled() => {}
+        () = async {
+            faults.thawed().await;
+            tokio::time::sleep(delay).await;
+        } => {}
+    }
+    let feed = &mut session.feed;
     // Where to ask from next: after the last event sent if the batch was cut short,
     // otherwise after everything this request has seen (including what was filtered out).
     let next = if feed.has_queued() {

@@ -68,7 +68,20 @@ impl StreamOptions {
             naming: EventNaming::Named,
             heartbeat: HeartbeatStyle::Comment,
         };
+        let mut seen: Vec<&'static str> = Vec::new();
         for (name, value) in query_pairs(query)? {
+            // A list may come in parts (`symbols=NOVA&symbols=GRID` is both); a single value
+            // given twice is ambiguous, and refused rather than one of them silently kept.
+            // (Names this kind of request does not read are ignored, however often.)
+            if let Some(param) = single_valued(&name, kind) {
+                if seen.contains(&param) {
+                    return Err(ApiError::bad_param(
+                        param,
+                        format!("{param} is given more than once; give it once"),
+                    ));
+                }
+                seen.push(param);
+            }
             match (name.as_str(), kind) {
                 (query::SYMBOLS, _) => options.filter.set_symbols(&value, symbols)?,
                 (query::TYPES, _) => options.filter.set_types(&value)?,
@@ -101,6 +114,21 @@ impl StreamOptions {
         }
         Ok(options)
     }
+}
+
+/// The parameters of `kind` that take one value, as `param` names them.
+fn single_valued(name: &str, kind: QueryKind) -> Option<&'static str> {
+    let names: &[&'static str] = match kind {
+        QueryKind::Stream => &[
+            query::LAST_EVENT_ID,
+            query::CONFLATE,
+            query::CLIENT,
+            query::EVENTS,
+            query::HEARTBEAT,
+        ],
+        QueryKind::Poll => &[query::AFTER, query::WAIT, query::CLIENT],
+    };
+    names.iter().copied().find(|known| *known == name)
 }
 
 fn parse_conflate(value: &str) -> Result<Duration, ApiError> {
@@ -196,7 +224,32 @@ mod tests {
         let err =
             StreamOptions::parse(Some(&long), QueryKind::Stream, &symbols()).expect_err("too long");
         assert_eq!(err.param, Some("query"));
-        // What the other kind of request takes is ignored, not refused.
+        // One value given twice is refused; a list given twice is both.
+        for (text, kind, param) in [
+            (
+                "lastEventId=z-1&lastEventId=z-2",
+                QueryKind::Stream,
+                "lastEventId",
+            ),
+            ("wait=1&wait=2", QueryKind::Poll, "wait"),
+            ("client=a&client=a", QueryKind::Poll, "client"),
+        ] {
+            let err = StreamOptions::parse(Some(text), kind, &symbols()).expect_err(text);
+            assert_eq!(err.param, Some(param), "{text}");
+            assert!(err.message.contains("more than once"), "{}", err.message);
+        }
+        let both = StreamOptions::parse(
+            Some("symbols=NOVA&symbols=grid&types=tick&types=news"),
+            QueryKind::Stream,
+            &symbols(),
+        )
+        .expect("lists add up");
+        assert_eq!(
+            both.filter.symbols(),
+            Some(&["NOVA".to_owned(), "GRID".to_owned()][..])
+        );
+        // What the other kind of request takes is ignored, not refused, even twice.
+        assert!(StreamOptions::parse(Some("wait=1&wait=2"), QueryKind::Stream, &symbols()).is_ok());
         assert!(StreamOptions::parse(Some("wait=x"), QueryKind::Stream, &symbols()).is_ok());
         assert!(StreamOptions::parse(Some("conflate=x"), QueryKind::Poll, &symbols()).is_ok());
     }

@@ -10,15 +10,21 @@
 //! `symbols=`, `types=`, `conflate=<ms>`, `events=unnamed` and `heartbeat=event` (see
 //! [`StreamOptions`](super::query::StreamOptions)).
 //!
+//! A stream refused for want of room (`--max-streams`, `--max-streams-per-ip`, or a `refuse`
+//! fault) is, for a
+//! client that asked for `text/event-stream`, a 200 that says `retry:` and a `refused` event
+//! and ends, so that a browser comes back later instead of giving up for good (see
+//! [`refused_stream`]); other clients get the 429/503 every stream gets.
+//!
 //! A client that lags behind the bus backlog gets `reset` + `snapshot` rather than
 //! unbounded buffering: it keeps its connection, and its page stays correct. Every stream
 //! ends itself when the server shuts down, the instructor disconnects everyone, or the
 //! lab drops this one.
 
-use super::{Admitted, Session};
-use crate::server::limits::ClientIp;
+use super::{Admitted, NotAdmitted, Session};
+use crate::server::limits::{ClientIp, Refused};
 use crate::server::state::AppState;
-use crate::wire::sse::{heartbeat, Frame};
+use crate::wire::sse::{self, heartbeat, Frame};
 use crate::wire::{EventNaming, HeartbeatStyle, Transport};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -41,7 +47,10 @@ pub async fn handler(
 ) -> Response {
     let admitted = match Admitted::check(&app, ip, Transport::Sse, query.as_deref(), &headers) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(NotAdmitted::Full(refused)) if wants_event_stream(&headers) => {
+            return refused_stream(refused);
+        }
+        Err(not) => return not.into_response(),
     };
     let heartbeat = Duration::from_secs(app.config.heartbeat_secs);
     let stream = EventStream {
@@ -67,6 +76,37 @@ pub async fn handler(
         // Tells nginx (and the proxies that copy it) not to buffer this response.
         .header("x-accel-buffering", "no")
         .body(Body::from_stream(stream.into_body()))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Whether the client asked for an event stream (`Accept: text/event-stream`), as every
+/// `EventSource` and SSE library does.
+fn wants_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|accept| accept.to_ascii_lowercase().contains("text/event-stream"))
+}
+
+/// The refusal an `EventSource` can act on. By the spec, any status but 200 (a 429 or a 503)
+/// *fails* the connection: the browser never tries again, whatever `Retry-After` says. A 200
+/// stream that says `retry:` and ends is a connection lost, which the browser retries after
+/// that delay, with the same `Last-Event-ID`. The `refused` event carries the error body a
+/// 429/503 would have, and `Retry-After` is there for whoever reads headers. The stream ends
+/// at once, holding no place.
+fn refused_stream(refused: Refused) -> Response {
+    let retry_after = refused.retry_after_secs();
+    let body = sse::refused(
+        retry_after.saturating_mul(1_000),
+        &refused.error().body().encode(),
+    );
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, CONTENT_TYPE)
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(header::RETRY_AFTER, retry_after)
+        .body(Body::from(body))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
@@ -115,8 +155,10 @@ impl EventStream {
                 biased;
                 () = self.session.open.token.cancelled() => None,
                 // A fault began: look again before writing anything.
-                () = self.session.faults.changed() => continue,
-                out = self.session.feed.next() => out.map(|out| out.sse),
+                () = self.session.changes.changed() => continue,
+                out = self.session.outbox.next(&mut self.session.feed, &mut self.session.faults) => {
+                    out.map(|out| out.sse)
+                }
                 () = tokio::time::sleep_until(self.last_write + self.heartbeat) => {
                     Some(match self.style {
                         HeartbeatStyle::Comment => Bytes::from(heartbeat()),

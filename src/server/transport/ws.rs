@@ -8,6 +8,9 @@
 //! interval, so dead peers and idle proxies are noticed; with `heartbeat=event` it also sends
 //! a `heartbeat` envelope then, which the page's script can see (pings it cannot).
 //!
+//! A handshake from a page of another site is refused before the upgrade
+//! ([`origin`](crate::server::origin)).
+//!
 //! Invariant: nothing a client sends can crash or stall the server. A message that is not
 //! a valid command gets an `error` message and the connection stays open; one larger than
 //! [`MAX_CLIENT_MESSAGE`] closes it with code 1009; a client that stops reading lags behind
@@ -17,6 +20,7 @@ use super::feed::Feed;
 use super::query::StreamOptions;
 use super::{Admitted, Resume, Session};
 use crate::server::limits::{ClientIp, StreamPermit};
+use crate::server::origin;
 use crate::server::state::AppState;
 use crate::wire::control::{
     ClientMessage, ControlError, ServerMessage, CLOSE_TOO_BIG, MAX_CLIENT_MESSAGE,
@@ -25,7 +29,7 @@ use crate::wire::{HeartbeatStyle, Transport};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
@@ -50,14 +54,17 @@ pub async fn handler(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    // Admitted before the upgrade, so a refusal is a plain HTTP answer a client can read.
+    // Checked before the upgrade, so a refusal is a plain HTTP answer a client can read.
+    if let Err(refused) = origin::check_websocket(&headers, &app.config.cors_origins) {
+        return refused.into_response();
+    }
     let Admitted {
         options,
         resume,
         permit,
     } = match Admitted::check(&app, ip, Transport::Ws, query.as_deref(), &headers) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     upgrade
         .max_message_size(READ_LIMIT)
@@ -97,7 +104,7 @@ async fn session(
                 break Some((CLOSE_GOING_AWAY, "the server dropped this connection"));
             }
             // A fault began: look again before writing anything.
-            () = session.faults.changed() => continue,
+            () = session.changes.changed() => continue,
             incoming = source.next() => match incoming {
                 None | Some(Ok(Message::Close(_))) => break None,
                 Some(Err(err)) => {
@@ -124,7 +131,7 @@ async fn session(
                 // tungstenite answers pings by itself; pongs need nothing.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             },
-            out = session.feed.next() => {
+            out = session.outbox.next(&mut session.feed, &mut session.faults) => {
                 let Some(out) = out else { break Some((CLOSE_GOING_AWAY, "the server is stopping")) };
                 // The shared bytes are JSON the hub encoded: valid UTF-8, checked not copied.
                 let Ok(text) = Utf8Bytes::try_from(out.json) else { continue };
@@ -176,22 +183,28 @@ fn obey(text: &str, feed: &mut Feed, known: &[String]) -> Option<ServerMessage> 
         }
         ClientMessage::Subscribe { symbols } => {
             Some(match feed.filter.subscribe(&symbols, known) {
-                Ok(()) => subscribed(feed),
+                Ok(()) => subscribed(feed, known),
                 Err(message) => error(ControlError::BadSymbols, &message),
             })
         }
         ClientMessage::Unsubscribe { symbols } => {
             Some(match feed.filter.unsubscribe(&symbols, known) {
-                Ok(()) => subscribed(feed),
+                Ok(()) => subscribed(feed, known),
                 Err(message) => error(ControlError::BadSymbols, &message),
             })
         }
     }
 }
 
-fn subscribed(feed: &Feed) -> ServerMessage {
+/// What the connection receives now, spelled out.
+fn subscribed(feed: &Feed, known: &[String]) -> ServerMessage {
     ServerMessage::Subscribed {
-        symbols: feed.filter.symbols().map(<[String]>::to_vec),
+        // After a subscribe or an unsubscribe the filter always has a list; "all" is
+        // spelled out all the same, should a connection ever be asked before either.
+        symbols: feed
+            .filter
+            .symbols()
+            .map_or_else(|| known.to_vec(), <[String]>::to_vec),
     }
 }
 
