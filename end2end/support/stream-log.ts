@@ -14,7 +14,7 @@ export interface Received {
 }
 
 /** Events outside the history: they carry no id of their own. */
-const UNNUMBERED = new Set(["hello", "heartbeat", "reset"]);
+const UNNUMBERED = new Set(["hello", "heartbeat", "reset", "refused"]);
 
 export class StreamLog {
   readonly received: Received[] = [];

@@ -156,7 +156,10 @@ test.describe("a refused EventSource", () => {
       const w = window as unknown as { refusals: number; snapshots: number; source: EventSource };
       w.refusals = 0;
       w.snapshots = 0;
-      w.source = new EventSource("/api/sse");
+      // The browser's own EventSource (in this file the name is npm's).
+      const BrowserEventSource = (window as unknown as { EventSource: new (url: string) => EventSource })
+        .EventSource;
+      w.source = new BrowserEventSource("/api/sse");
       w.source.addEventListener("refused", () => w.refusals++);
       w.source.addEventListener("snapshot", () => w.snapshots++);
     });

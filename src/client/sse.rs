@@ -9,7 +9,9 @@
 //! the stream does not open within [`OPEN_TIMEOUT`] (a buffering proxy that holds the
 //! response back, headers and all), when it opens but says nothing for
 //! [`SILENCE_IS_FAILURE`], or when it fails three times in a row without delivering an
-//! event.
+//! event. A stream the server refuses for now (`refused`, then the end) is none of these:
+//! it is shown `reconnecting`, and the browser comes back after the server's `retry:`. A
+//! stream is shown open at its first event, not when its response begins.
 
 use super::backoff::Timer;
 use super::link::{Adapter, Callback, Link};
@@ -17,7 +19,8 @@ use super::poll::{Mode, PollAdapter};
 use crate::ui::feed::{FeedEvent, TransportKind};
 use crate::wire::custom::ANNOUNCEMENT;
 use crate::wire::http::{query, SSE_PATH};
-use crate::wire::{self, sse::Frame, EventType};
+use crate::wire::sse::{Frame, REFUSED_EVENT};
+use crate::wire::{self, EventType};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -41,8 +44,12 @@ pub struct SseAdapter {
     failures: Cell<u32>,
     /// The stream opened since it was last asked for.
     opened: Cell<bool>,
-    /// An event arrived since the stream last opened.
+    /// An event arrived since the stream last opened: only then is it shown open (a
+    /// refused stream opens too, says `refused` and ends).
     heard: Cell<bool>,
+    /// The server turned the last attempt away for now (a `refused` event): its end is a
+    /// wait, not a failure of the transport.
+    refused: Cell<bool>,
     /// Fires when the stream has not opened, or not spoken, in time.
     watchdog: Timer,
 }
@@ -53,6 +60,7 @@ struct Connection {
     _on_open: Closure<dyn FnMut(Event)>,
     _on_error: Closure<dyn FnMut(Event)>,
     _on_event: Closure<dyn FnMut(MessageEvent)>,
+    _on_refused: Closure<dyn FnMut(MessageEvent)>,
 }
 
 impl Drop for Connection {
@@ -104,11 +112,19 @@ impl Adapter for SseAdapter {
             let _ =
                 source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         }
+        // Turned away for want of room: the browser comes back after the `retry:` it said.
+        let callback = Callback::new(&self, link);
+        let on_refused = Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| {
+            callback.run(|this, _| this.refused.set(true));
+        });
+        let _ = source
+            .add_event_listener_with_callback(REFUSED_EVENT, on_refused.as_ref().unchecked_ref());
         *self.source.borrow_mut() = Some(Connection {
             source,
             _on_open: on_open,
             _on_error: on_error,
             _on_event: on_event,
+            _on_refused: on_refused,
         });
         self.expect_open(link);
     }
@@ -134,10 +150,11 @@ impl SseAdapter {
         });
     }
 
+    /// The response began. Not yet shown as open: that waits for its first event.
     fn opened(self: &Rc<Self>, link: &Link) {
         self.opened.set(true);
         self.heard.set(false);
-        link.opened();
+        self.refused.set(false);
         // A stream that opens but says nothing is as broken as one that fails.
         let callback = Callback::new(self, link);
         self.watchdog.set(SILENCE_IS_FAILURE, move || {
@@ -150,6 +167,13 @@ impl SseAdapter {
     }
 
     fn errored(self: &Rc<Self>, link: &Link) {
+        if self.refused.replace(false) {
+            // Not a broken transport: a full server (or a `refuse` fault) said when to come
+            // back (`retry:`, which a page cannot read), and the browser will. No open
+            // watchdog meanwhile: it could not tell that wait from a stream that hangs.
+            self.watchdog.cancel();
+            return link.retrying();
+        }
         let failed_attempt = !self.heard.get();
         let gave_up = self
             .source
@@ -201,7 +225,9 @@ impl SseAdapter {
             frame = frame.id(id);
         }
         let raw = frame.event_of(&envelope.payload).data(&data).finish();
-        self.heard.set(true);
+        if !self.heard.replace(true) {
+            link.opened(); // the first event: this stream was admitted
+        }
         self.failures.set(0);
         link.report(FeedEvent::Bytes(raw.len()));
         link.received(envelope, raw);
