@@ -363,3 +363,123 @@ async fn anything_published_with_redis_cli_reaches_the_clients_of_every_instance
     let again = on_market.next_event().await.expect("the same event");
     assert_eq!(again, event);
 }
+
+/// Which of `instances` holds the one open SSE stream (by its open-connections gauge).
+async fn serving(instances: &[&TestServer]) -> usize {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let open: Vec<f64> = instances
+            .iter()
+            .map(|i| i.metric("tickstream_open_connections{transport=\"sse\"}"))
+            .collect();
+        if let Some(at) = open.iter().position(|&n| n == 1.0) {
+            return at;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no instance holds the stream: {open:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_nginx_a_client_of_a_dead_web_instance_resumes_on_the_other_with_no_gap() {
+    use futures_util::StreamExt;
+    let redis = RedisServer::start();
+    let market = market(&redis, &[]).await;
+    let web_a = web(&redis).await;
+    let web_b = web(&redis).await;
+    wait_ready(&web_a, 200).await;
+    wait_ready(&web_b, 200).await;
+    // The very file a reader deploys: both web instances in its upstream.
+    let nginx =
+        crate::support::proxy::Proxy::nginx_for("tickstream-redis.conf", &[web_a.addr, web_b.addr]);
+
+    let mut client = Response::get(nginx.addr, "/api/sse", &[]).await;
+    assert_eq!(client.status, 200, "{}", nginx.log());
+    client.next_event().await.expect("snapshot");
+    let first = market.step(10).await;
+    let seen = client.events_until(first).await;
+    assert_gapless(&seen);
+    let left_at = seen.last().expect("events").id.clone();
+
+    // The instance holding the stream dies; the stream through nginx ends with it.
+    let mut webs = vec![web_a, web_b];
+    let dead = serving(&[&webs[0], &webs[1]]).await;
+    let dying = webs.remove(dead);
+    let alive = webs.remove(0);
+    dying.state.shutdown.cancel();
+    while client.next_event().await.is_some() {}
+    drop(dying);
+
+    // What an EventSource does next: reconnect (through nginx, which skips the dead
+    // instance) with its last id. Nothing missing, nothing twice.
+    let last = market.step(10).await;
+    wait_for(&alive, last).await;
+    let mut resumed = Response::get(nginx.addr, "/api/sse", &[("Last-Event-ID", &left_at)]).await;
+    assert_eq!(resumed.status, 200, "{}", nginx.log());
+    let after = resumed.events_until(last).await;
+    assert_eq!(after[0].event_id(), first.next(), "no snapshot, no gap");
+    assert_gapless(&after);
+
+    // WebSocket through nginx: upgraded, and the same resume.
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!(
+        "ws://{}/api/ws?lastEventId={left_at}",
+        nginx.addr
+    ))
+    .await
+    .expect("the WebSocket upgrades through nginx");
+    let mut over_ws = Vec::new();
+    while over_ws.last() != Some(&last) {
+        let message = tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .expect("a message")
+            .expect("open")
+            .expect("a frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            let envelope = tickstream::wire::decode(&text).expect("an envelope");
+            over_ws.extend(envelope.id);
+        }
+    }
+    let expected: Vec<EventId> = (first.seq + 1..=last.seq)
+        .map(|seq| EventId::new(last.epoch, seq))
+        .collect();
+    assert_eq!(over_ws, expected);
+
+    // Long-poll through nginx: the events after an id, then a poll that waits and is
+    // answered by the next step.
+    let mut poll = Response::get(nginx.addr, &format!("/api/poll?after={left_at}"), &[]).await;
+    let batch = tickstream::wire::batch::decode_batch(&poll.body().await).expect("a batch");
+    let polled: Vec<EventId> = batch
+        .events
+        .iter()
+        .filter_map(|(envelope, _)| envelope.as_ref().ok()?.id)
+        .collect();
+    assert_eq!(polled, expected);
+    let waiting = tokio::spawn({
+        let addr = nginx.addr;
+        async move {
+            Response::get(addr, &format!("/api/poll?after={last}&wait=20"), &[])
+                .await
+                .body()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let newest = market.step(1).await;
+    let body = waiting.await.expect("the poll");
+    let batch = tickstream::wire::batch::decode_batch(&body).expect("a batch");
+    let ids: Vec<EventId> = batch
+        .events
+        .iter()
+        .filter_map(|(envelope, _)| envelope.as_ref().ok()?.id)
+        .collect();
+    // Answered as soon as the step's first events were out: they follow `last` exactly.
+    let expected: Vec<EventId> = (last.seq + 1..=last.seq + ids.len() as u64)
+        .map(|seq| EventId::new(last.epoch, seq))
+        .collect();
+    assert!(!ids.is_empty());
+    assert_eq!(ids, expected);
+    assert!(ids.last().is_some_and(|id| id.seq <= newest.seq));
+}

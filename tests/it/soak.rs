@@ -6,9 +6,12 @@
 //! wave is back at its level after the first: the allocator keeps what the peak took (glibc
 //! does not return it to the system), but a leak would grow from wave to wave.
 //!
-//! Ignored in `cargo test` (it runs for minutes). Settings: `SOAK_SECS` (default 600),
-//! `SOAK_CLIENTS` (default 2000). Bounded: every loop ends at the deadline, and only
-//! 127.0.0.1 is contacted.
+//! The long soak is ignored in `cargo test` (it runs for minutes). Settings: `SOAK_SECS`
+//! (default 600), `SOAK_CLIENTS` (default 2000). A short one guards every `make test`:
+//! 300 clients, two waves of 30 s, everyone dropped every 10 s, each client holding a
+//! connection 2–10 s — with the same assertions, plus: every client received events, none
+//! was refused, and every message decoded. Bounded: every loop ends at the deadline, and
+//! only 127.0.0.1 is contacted.
 
 use crate::support::Response;
 use futures_util::StreamExt;
@@ -22,6 +25,10 @@ const TOKEN: &str = "soak-admin-token";
 #[derive(Default)]
 struct Tally {
     events: AtomicU64,
+    /// Clients that ended a wave without a single event.
+    silent: AtomicU64,
+    /// Messages that were not an envelope.
+    undecodable: AtomicU64,
     connects: AtomicU64,
     refused: AtomicU64,
     errors: AtomicU64,
@@ -32,13 +39,17 @@ struct Tally {
 /// What one client has seen of the stream: the last id, across all its connections.
 struct Client {
     last: Option<EventId>,
+    events: u64,
     tally: Arc<Tally>,
 }
 
 impl Client {
     /// Checks one envelope against the last id (a snapshot starts a new count).
     fn saw(&mut self, text: &str) {
-        let Ok(envelope) = decode(text) else { return };
+        let Ok(envelope) = decode(text) else {
+            self.tally.undecodable.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
         match &envelope.payload {
             Payload::Reset(_) => {
                 self.tally.resets.fetch_add(1, Ordering::Relaxed);
@@ -47,6 +58,7 @@ impl Client {
             _ => {}
         }
         let Some(id) = envelope.id else { return };
+        self.events += 1;
         self.tally.events.fetch_add(1, Ordering::Relaxed);
         if let (Some(last), false) = (self.last, matches!(envelope.payload, Payload::Snapshot(_))) {
             if id.epoch != last.epoch || id.seq != last.seq + 1 {
@@ -107,8 +119,9 @@ async fn ws(addr: std::net::SocketAddr, client: &mut Client, hold: Duration) {
     };
     let until = tokio::time::Instant::now() + hold;
     while let Ok(Some(Ok(message))) = tokio::time::timeout_at(until, socket.next()).await {
-        if let Ok(text) = message.to_text() {
-            client.saw(text);
+        // Pings and the close frame are the protocol's; every text message is an envelope.
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            client.saw(&text);
         }
     }
 }
@@ -139,11 +152,47 @@ async fn long_poll(addr: std::net::SocketAddr, client: &mut Client, hold: Durati
     }
 }
 
+/// How a soak runs.
+struct Plan {
+    clients: u64,
+    /// Both waves together.
+    secs: u64,
+    /// How often everyone is dropped.
+    disconnect_every: Duration,
+    /// A client holds each connection for a number of seconds from this range.
+    hold_secs: std::ops::Range<u64>,
+    /// Arrivals are spread over this long.
+    arrivals: Duration,
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "minutes long: run with `make soak`"]
 async fn soak() {
-    let secs = env_or("SOAK_SECS", 600);
-    let clients = env_or("SOAK_CLIENTS", 2_000);
+    run(Plan {
+        clients: env_or("SOAK_CLIENTS", 2_000),
+        secs: env_or("SOAK_SECS", 600),
+        disconnect_every: Duration::from_secs(30),
+        hold_secs: 5..60,
+        arrivals: Duration::from_secs(10),
+    })
+    .await;
+}
+
+/// The soak that guards CI: part of every `make test`.
+#[tokio::test(flavor = "multi_thread")]
+async fn short_soak() {
+    run(Plan {
+        clients: 300,
+        secs: 60,
+        disconnect_every: Duration::from_secs(10),
+        hold_secs: 2..10,
+        arrivals: Duration::from_secs(3),
+    })
+    .await;
+}
+
+async fn run(plan: Plan) {
+    let Plan { clients, secs, .. } = plan;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -175,9 +224,9 @@ async fn soak() {
     let tally = Arc::new(Tally::default());
     // Two waves of the same load: memory the allocator keeps after the first is reused by
     // the second, so growth from one wave's aftermath to the next would be a leak.
-    let (disconnects_1, peak_1, panicked_1) = wave(addr, pid, clients, secs / 2, &tally).await;
+    let (disconnects_1, peak_1, panicked_1) = wave(addr, pid, &plan, &tally).await;
     let (open_1, after_1) = settle(addr, pid).await;
-    let (disconnects_2, peak_2, panicked_2) = wave(addr, pid, clients, secs / 2, &tally).await;
+    let (disconnects_2, peak_2, panicked_2) = wave(addr, pid, &plan, &tally).await;
     let (open, after) = settle(addr, pid).await;
     let disconnects = disconnects_1 + disconnects_2;
     let peak = peak_1.max(peak_2);
@@ -194,22 +243,32 @@ async fn soak() {
     println!("| connections made | {} |", t(&tally.connects));
     println!("| forced disconnects (all clients) | {disconnects} |");
     println!("| events received | {} |", t(&tally.events));
+    println!(
+        "| clients that received nothing in a wave | {} |",
+        t(&tally.silent)
+    );
     println!("| gaps | {} |", t(&tally.gaps));
     println!("| resets | {} |", t(&tally.resets));
+    println!("| undecodable messages | {} |", t(&tally.undecodable));
     println!("| refused / failed connects | {} |", t(&tally.refused));
     println!("| other errors | {} |", t(&tally.errors));
     println!("| client tasks that panicked | {panicked} |");
     println!("| server RSS baseline | {} MiB |", baseline / 1024);
     println!(
-        "| server RSS peak (sampled every 30 s) | {} MiB |",
+        "| server RSS peak (sampled at each disconnect) | {} MiB |",
         peak / 1024
     );
     println!("| server RSS after wave 1 | {} MiB |", after_1 / 1024);
     println!("| server RSS after wave 2 | {} MiB |", after / 1024);
     println!("| streams still open after each wave | {open_1}, {open} |");
 
+    assert!(t(&tally.events) > 0, "events flowed");
+    assert_eq!(t(&tally.silent), 0, "every client received events");
     assert_eq!(t(&tally.gaps), 0, "no client saw a gap");
     assert_eq!(t(&tally.resets), 0, "no client was reset");
+    assert_eq!(t(&tally.undecodable), 0, "every message decoded");
+    assert_eq!(t(&tally.refused), 0, "nothing was refused");
+    assert_eq!(t(&tally.errors), 0, "no other errors");
     assert_eq!(panicked, 0, "no client failed");
     assert_eq!((open_1, open), (0.0, 0.0), "every stream was given back");
     assert!(
@@ -219,29 +278,37 @@ async fn soak() {
     );
 }
 
-/// One wave: `clients` clients churning for `secs` seconds while everyone is dropped every
-/// 30 s. Returns the forced disconnects, the peak RSS seen, and the client tasks that failed.
+/// One wave: the plan's clients churning for half its time while everyone is dropped
+/// now and then. Returns the forced disconnects, the peak RSS seen, and the client tasks
+/// that failed.
 async fn wave(
     addr: std::net::SocketAddr,
     pid: u32,
-    clients: u64,
-    secs: u64,
+    plan: &Plan,
     tally: &Arc<Tally>,
 ) -> (u64, u64, u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
+    let clients = plan.clients;
+    let deadline = Instant::now() + Duration::from_secs(plan.secs / 2);
     let mut tasks = Vec::new();
     for index in 0..clients {
         let tally = tally.clone();
+        let hold_secs = plan.hold_secs.clone();
+        let arrival = plan.arrivals.mul_f64(index as f64 / clients.max(1) as f64);
         tasks.push(tokio::spawn(async move {
-            // Spread the arrivals over the first ten seconds, like a room opening laptops.
-            tokio::time::sleep(Duration::from_millis(index * 10_000 / clients.max(1))).await;
-            let mut client = Client { last: None, tally };
+            // Spread the arrivals, like a room opening laptops.
+            tokio::time::sleep(arrival).await;
+            let mut client = Client {
+                last: None,
+                events: 0,
+                tally,
+            };
             let mut seed = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             while Instant::now() < deadline {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                let hold = Duration::from_secs(5 + seed % 55)
+                let spread = (hold_secs.end - hold_secs.start).max(1);
+                let hold = Duration::from_secs(hold_secs.start + seed % spread)
                     .min(deadline.saturating_duration_since(Instant::now()));
                 client.tally.connects.fetch_add(1, Ordering::Relaxed);
                 match index % 5 {
@@ -250,12 +317,19 @@ async fn wave(
                     _ => long_poll(addr, &mut client, hold).await,
                 }
             }
+            if client.events == 0 {
+                client.tally.silent.fetch_add(1, Ordering::Relaxed);
+            }
         }));
     }
     let mut peak = 0;
     let mut disconnects = 0;
     while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_secs(30).min(deadline - Instant::now())).await;
+        tokio::time::sleep(
+            plan.disconnect_every
+                .min(deadline.saturating_duration_since(Instant::now())),
+        )
+        .await;
         peak = peak.max(rss_kib(pid));
         if Instant::now() < deadline {
             let response = Response::get_raw_head(

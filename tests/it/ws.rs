@@ -364,3 +364,126 @@ async fn the_server_pings_and_the_lab_can_drop_one_connection() {
         404
     );
 }
+
+/// A WebSocket with a tiny receive window, so that a client that stops reading is felt by
+/// the server quickly instead of after megabytes of kernel buffering.
+async fn connect_small_window(server: &TestServer) -> Socket {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("buffer size");
+    let stream = socket.connect(server.addr).await.expect("connects");
+    let url = format!("ws://{}/api/ws", server.addr);
+    let (socket, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+        .await
+        .expect("upgrades");
+    socket
+}
+
+/// Publishes about `bytes` of events, a step at a time.
+async fn publish_about(server: &TestServer, bytes: usize) {
+    // ~250 bytes an event, eight events a step.
+    for _ in 0..bytes / (250 * 8 * 20) {
+        server.step(20).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_that_stops_reading_is_reset_when_it_reads_again() {
+    // A write timeout far beyond the test: this reader is meant to stall and come back.
+    let server =
+        TestServer::start(&["--client-backlog", "64", "--write-timeout-secs", "3600"]).await;
+    let mut stalled = connect_small_window(&server).await;
+    // The snapshot.
+    next_envelope(&mut stalled).await;
+    // One step at a time (eight events, well within the backlog, so a reader that kept up
+    // would never lag), for ~4 MB: far more than its socket buffers and the server's write
+    // buffer hold, so the stalled reader must fall behind its backlog.
+    for _ in 0..2_000 {
+        server.step(1).await;
+    }
+    let last = server.step(1).await;
+    // Reading at last, it finds resets and fresh snapshots rather than everything it
+    // missed, and reaches the newest event: the server did not keep it all for it.
+    let (mut received, mut resets) = (0_u64, 0);
+    let mut expect_snapshot = false;
+    loop {
+        let (envelope, _) = next_envelope(&mut stalled).await;
+        received += 1;
+        if expect_snapshot {
+            assert!(
+                matches!(envelope.payload, Payload::Snapshot(_)),
+                "{envelope:?}"
+            );
+            expect_snapshot = false;
+        }
+        if let Payload::Reset(reset) = &envelope.payload {
+            assert_eq!(reset.reason.as_str(), "lagged");
+            resets += 1;
+            expect_snapshot = true;
+        }
+        if envelope.id == Some(last) {
+            break;
+        }
+    }
+    assert!(resets >= 1, "it lagged and was told so");
+    assert!(
+        received < last.seq,
+        "not everything was kept for it: {received} messages for {} events",
+        last.seq
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_that_stops_reading_is_closed_after_the_write_timeout() {
+    let server =
+        TestServer::start(&["--write-timeout-secs", "1", "--client-backlog", "100000"]).await;
+    let _stalled = connect_small_window(&server).await;
+    let mut reaped = false;
+    for _ in 0..1_000 {
+        server.step(20).await;
+        if server.metric("tickstream_stalled_connections_total") >= 1.0 {
+            reaped = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(reaped, "the stalled WebSocket was closed");
+    wait_for_ws_gauge(&server, 0.0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnect_reaches_a_websocket_whose_socket_is_full() {
+    // No write timeout to come to the rescue within the test: only the disconnect can end it.
+    let server = TestServer::start(&[
+        "--write-timeout-secs",
+        "3600",
+        "--client-backlog",
+        "1000000",
+        "--history",
+        "1000000",
+        "--admin-token",
+        "backpressure-token",
+    ])
+    .await;
+    let _stalled = connect_small_window(&server).await;
+    publish_about(&server, 8 << 20).await;
+    wait_for_ws_gauge(&server, 1.0).await;
+    let response = server
+        .post("/api/admin/disconnect", Some("backpressure-token"), "{}")
+        .await;
+    assert_eq!(response.status, 200);
+    wait_for_ws_gauge(&server, 0.0).await;
+}
+
+/// Waits (up to the patience) until the server counts `n` open WebSockets.
+async fn wait_for_ws_gauge(server: &TestServer, n: f64) {
+    let deadline = tokio::time::Instant::now() + crate::support::PATIENCE;
+    let gauge = "tickstream_open_connections{transport=\"ws\"}";
+    while server.metric(gauge) != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{gauge} stayed {} (expected {n})",
+            server.metric(gauge)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

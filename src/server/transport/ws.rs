@@ -14,7 +14,10 @@
 //! Invariant: nothing a client sends can crash or stall the server. A message that is not
 //! a valid command gets an `error` message and the connection stays open; one larger than
 //! [`MAX_CLIENT_MESSAGE`] closes it with code 1009; a client that stops reading lags behind
-//! the bus backlog and gets `reset` + `snapshot`, like any other.
+//! the bus backlog and gets `reset` + `snapshot` once it reads again, like an SSE client, or
+//! is closed when a write makes no progress for `--write-timeout-secs`; and a disconnect or
+//! a shutdown reaches it even while its socket is full (every write is raced against the
+//! connection's end).
 
 use super::feed::Feed;
 use super::query::StreamOptions;
@@ -45,6 +48,10 @@ const READ_BUFFER: usize = 4 * 1024;
 
 /// Close code: the server is going away or dropping the connection (RFC 6455).
 const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// How long the close frame may wait for room in a peer's socket before the connection is
+/// simply dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// `GET /api/ws`: admits the stream, then upgrades.
 pub async fn handler(
@@ -117,14 +124,14 @@ async fn session(
                         break Some((CLOSE_TOO_BIG, "message too big"));
                     }
                     if let Some(reply) = obey(&text, &mut session.feed, &app.symbols) {
-                        if sink.send(Message::Text(reply.encode().into())).await.is_err() {
+                        if !send(&mut sink, &session.open.token, Message::Text(reply.encode().into())).await {
                             break None;
                         }
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
                     let reply = error(ControlError::Unsupported, "send commands as JSON text messages");
-                    if sink.send(Message::Text(reply.encode().into())).await.is_err() {
+                    if !send(&mut sink, &session.open.token, Message::Text(reply.encode().into())).await {
                         break None;
                     }
                 }
@@ -135,31 +142,57 @@ async fn session(
                 let Some(out) = out else { break Some((CLOSE_GOING_AWAY, "the server is stopping")) };
                 // The shared bytes are JSON the hub encoded: valid UTF-8, checked not copied.
                 let Ok(text) = Utf8Bytes::try_from(out.json) else { continue };
-                if sink.send(Message::Text(text)).await.is_err() {
+                if !send(&mut sink, &session.open.token, Message::Text(text)).await {
                     break None;
                 }
             }
             _ = pings.tick() => {
-                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                if !send(&mut sink, &session.open.token, Message::Ping(Bytes::new())).await {
                     break None;
                 }
                 // Pings are invisible to a page's script; a heartbeat message is not.
                 if visible_heartbeats {
                     let Ok(text) = Utf8Bytes::try_from(super::heartbeat_event().json) else { continue };
-                    if sink.send(Message::Text(text)).await.is_err() {
+                    if !send(&mut sink, &session.open.token, Message::Text(text)).await {
                         break None;
                     }
                 }
             }
         }
     };
+    // A write cut short by the connection's end: it still says goodbye, if it can.
+    let close = close.or_else(|| {
+        session
+            .open
+            .token
+            .is_cancelled()
+            .then_some((CLOSE_GOING_AWAY, "the server dropped this connection"))
+    });
     if let Some((code, reason)) = close {
         let frame = CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        // The peer may already be gone; there is nothing more to do either way.
-        let _ = sink.send(Message::Close(Some(frame))).await;
+        // The peer may already be gone, or not reading (its socket full): the close frame
+        // gets a moment, then the connection is dropped either way.
+        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+    }
+}
+
+/// Writes one message, unless the connection is told to end first; whether it was written.
+///
+/// A peer that stopped reading leaves a write waiting on a full socket — until the stall
+/// guard gives up on it (`--write-timeout-secs`) — and a disconnect or a shutdown must reach
+/// it meanwhile, as it reaches an SSE stream.
+async fn send(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    ending: &tokio_util::sync::CancellationToken,
+    message: Message,
+) -> bool {
+    tokio::select! {
+        biased;
+        () = ending.cancelled() => false,
+        sent = sink.send(message) => sent.is_ok(),
     }
 }
 

@@ -2,9 +2,10 @@
 //! `make setup` installs them — running one of the project's own configuration files from
 //! `deploy/` with its two addresses pointed at a test server. Stopped when dropped.
 //!
-//! Every file in `deploy/` proxies `127.0.0.1:3000` and listens on `127.0.0.1:8080` (or, over
-//! TLS, `127.0.0.1:8443` with its certificate under `/etc/ssl/tickstream/`); those are the
-//! strings replaced here, so a test runs the very file a reader would deploy.
+//! Every file in `deploy/` proxies `127.0.0.1:3000` (the scale-out one `127.0.0.1:3001` and
+//! `:3002`) and listens on `127.0.0.1:8080` (or, over TLS, `127.0.0.1:8443` with its
+//! certificate under `/etc/ssl/tickstream/`); those are the strings replaced here, so a test
+//! runs the very file a reader would deploy.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,17 +20,27 @@ pub struct Proxy {
     dir: PathBuf,
 }
 
-/// `deploy/<file>` with its addresses pointed at `app` and `listen`.
-fn deploy_file(file: &str, app: SocketAddr, listen: SocketAddr) -> String {
+/// `deploy/<file>` with its addresses pointed at `apps` and `listen`: one app replaces
+/// `127.0.0.1:3000`; several replace `127.0.0.1:3001`, `127.0.0.1:3002`, … in order (the
+/// scale-out file's upstream).
+fn deploy_file(file: &str, apps: &[SocketAddr], listen: SocketAddr) -> String {
     let source = format!("{}/deploy/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&source).expect("the deploy config");
+    let mut text = std::fs::read_to_string(&source).expect("the deploy config");
+    let placeholders: Vec<String> = match apps {
+        [_] => vec!["127.0.0.1:3000".to_owned()],
+        _ => (1..=apps.len())
+            .map(|n| format!("127.0.0.1:{}", 3000 + n))
+            .collect(),
+    };
     assert!(
-        text.contains("127.0.0.1:3000")
+        placeholders.iter().all(|p| text.contains(p.as_str()))
             && (text.contains("127.0.0.1:8080") || text.contains("127.0.0.1:8443")),
         "{source} no longer has the addresses the tests replace"
     );
-    text.replace("127.0.0.1:3000", &app.to_string())
-        .replace("127.0.0.1:8080", &listen.to_string())
+    for (placeholder, app) in placeholders.iter().zip(apps) {
+        text = text.replace(placeholder.as_str(), &app.to_string());
+    }
+    text.replace("127.0.0.1:8080", &listen.to_string())
         .replace("127.0.0.1:8443", &listen.to_string())
 }
 
@@ -49,9 +60,16 @@ impl Proxy {
     /// nginx with `deploy/nginx/<site>` in front of `app` (with a fresh self-signed
     /// certificate when the site serves TLS).
     pub fn nginx(site: &str, app: SocketAddr) -> Proxy {
+        Proxy::nginx_for(site, &[app])
+    }
+
+    /// nginx with `deploy/nginx/<site>` in front of several instances (its upstream's
+    /// servers, in order).
+    pub fn nginx_for(site: &str, apps: &[SocketAddr]) -> Proxy {
+        let app = apps[0];
         let nginx = binary(&["/usr/sbin/nginx", "/usr/local/sbin/nginx"], "nginx");
         Proxy::start("nginx", app, |dir, listen| {
-            let mut text = deploy_file(&format!("nginx/{site}"), app, listen);
+            let mut text = deploy_file(&format!("nginx/{site}"), apps, listen);
             if text.contains(DEPLOY_CERT) {
                 // A certificate of its own for 127.0.0.1, as `--tls self-signed` makes one.
                 let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
@@ -86,7 +104,7 @@ impl Proxy {
         Proxy::start("caddy", app, |dir, listen| {
             std::fs::write(
                 dir.join("Caddyfile"),
-                deploy_file("caddy/Caddyfile", app, listen),
+                deploy_file("caddy/Caddyfile", &[app], listen),
             )
             .expect("writes");
             let mut command = Command::new(&caddy);
@@ -106,7 +124,7 @@ impl Proxy {
         let haproxy = binary(&["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"], "haproxy");
         Proxy::start("haproxy", app, |dir, listen| {
             let config = dir.join("haproxy.cfg");
-            std::fs::write(&config, deploy_file("haproxy/haproxy.cfg", app, listen))
+            std::fs::write(&config, deploy_file("haproxy/haproxy.cfg", &[app], listen))
                 .expect("writes");
             let mut command = Command::new(&haproxy);
             command.arg("-db").arg("-f").arg(config);
