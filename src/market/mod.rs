@@ -30,7 +30,9 @@
 //! - `price.rs`: correlated GBM + GARCH + jumps → quotes in cents.
 //! - `news.rs`: the news catalogue, templates, instructor drafts, price effects.
 //! - `session.rs`: open / halted / closed and scenarios.
+//! - `checkpoint.rs`: the whole state as data, to continue the market in another process.
 
+mod checkpoint;
 mod news;
 mod price;
 mod rng;
@@ -40,6 +42,7 @@ mod universe;
 #[cfg(test)]
 mod tests;
 
+pub use checkpoint::Checkpoint;
 pub use news::{
     NewsDraft, NewsError, NewsItem, NewsKind, NewsScope, Sentiment, MAX_DRAFT_SYMBOLS,
     MAX_HEADLINE_CHARS, MAX_SUMMARY_CHARS,
@@ -202,7 +205,7 @@ impl MarketEvent {
 }
 
 /// A symbol's quote: last trade, best bid and ask, and the day so far.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Quote {
     /// Ticker.
     pub symbol: String,
@@ -250,7 +253,7 @@ pub struct Tick {
 }
 
 /// A price effect waiting for its step.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct PendingJump {
     due: u64,
     index: usize,

@@ -27,7 +27,7 @@ use super::universe::Universe;
 use super::{Cents, Quote};
 
 /// Parameters of the price process, taken from `MarketConfig` (already sanitised).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PriceParams {
     /// Length of one step in years of the compressed calendar.
     pub dt: f64,
@@ -56,7 +56,7 @@ pub struct Fill {
     pub volume: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct SymbolState {
     /// ln(price in cents), ≥ 0.
     log_price: f64,
@@ -77,7 +77,7 @@ struct SymbolState {
 }
 
 /// The price state of every symbol.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PriceModel {
     params: PriceParams,
     n_sectors: usize,

@@ -28,6 +28,16 @@ pub enum Stream {
     Desk = 3,
 }
 
+/// Where a [`Noise`] stands, as a checkpoint stores it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NoisePosition {
+    seed: [u8; 32],
+    stream: u64,
+    /// The generator's word position (a `u128`, as text: JSON numbers stop at 2^53).
+    word: String,
+    spare_normal: Option<f64>,
+}
+
 /// A deterministic random source with the samplers the model needs.
 #[derive(Clone, Debug)]
 pub struct Noise {
@@ -45,6 +55,27 @@ impl Noise {
             rng,
             spare_normal: None,
         }
+    }
+
+    /// Where this stream stands: enough to continue it exactly ([`Noise::resume`]).
+    pub fn position(&self) -> NoisePosition {
+        NoisePosition {
+            seed: self.rng.get_seed(),
+            stream: self.rng.get_stream(),
+            word: self.rng.get_word_pos().to_string(),
+            spare_normal: self.spare_normal,
+        }
+    }
+
+    /// The stream at `position`: it yields what the stream it was taken from would have.
+    pub fn resume(position: &NoisePosition) -> Option<Noise> {
+        let mut rng = ChaCha8Rng::from_seed(position.seed);
+        rng.set_stream(position.stream);
+        rng.set_word_pos(position.word.parse().ok()?);
+        Some(Noise {
+            rng,
+            spare_normal: position.spare_normal,
+        })
     }
 
     /// Uniform in [0, 1) with 53 random bits.

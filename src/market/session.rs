@@ -25,7 +25,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Whether the market trades.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SessionState {
     /// Trading: ticks, news and price moves.
     Open,
@@ -53,7 +53,7 @@ impl fmt::Display for SessionState {
 }
 
 /// The scripted stories an instructor can start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ScenarioKind {
     /// A plunge across the market, a nervous bottom, a partial relief rally.
     Crash,
@@ -167,7 +167,7 @@ impl Effect {
 }
 
 /// A running scenario: its kind and how far along it is.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scenario {
     /// Which story.
     pub kind: ScenarioKind,

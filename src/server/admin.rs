@@ -107,7 +107,8 @@ async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
     body::read_json(body, MAX_BODY).await
 }
 
-/// Why no market answered: a web instance has none, anything else is stopping.
+/// Why no market answered: a web instance has none, an `auto` one follows another until
+/// it holds the lease, anything else is stopping.
 fn no_market(app: &AppState) -> ApiError {
     if app.config.role == Role::Web {
         return ApiError::new(
@@ -115,6 +116,14 @@ fn no_market(app: &AppState) -> ApiError {
             ErrorCode::NotTheMarket,
             "this instance serves a market another instance runs (--role web): \
              send market commands to the market instance",
+        );
+    }
+    if !app.driver.is_active() && !app.shutdown.is_cancelled() {
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::NotTheMarket,
+            "this instance follows the market another instance runs (--role auto), and \
+             takes it over if that one stops: send market commands to the market instance",
         );
     }
     ApiError::new(

@@ -110,9 +110,12 @@ pub struct Config {
     )]
     pub bus: BusUrl,
 
-    /// `both` runs the market and serves it; `web` only serves, following the market that
-    /// another instance publishes to `--bus redis://…`.
-    #[arg(long, env = "TICKSTREAM_ROLE", value_enum, default_value_t = Role::Both)]
+    /// `auto` (the default): with `--bus redis://…`, the instance that holds the market
+    /// lease in Redis runs the market and the others follow it, taking it over — same
+    /// epoch, next id, same prices — when the holder dies; with the in-memory bus it runs
+    /// the market. `both` always runs the market (a second one on the same bus is refused);
+    /// `web` never does.
+    #[arg(long, env = "TICKSTREAM_ROLE", value_enum, default_value_t = Role::Auto)]
     pub role: Role,
 
     /// Streams (SSE, WebSocket, long-poll, diagnostic) open at once, all clients together;
@@ -230,6 +233,8 @@ impl std::str::FromStr for BusUrl {
 /// What this instance does with the market.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Role {
+    /// Runs the market when it holds the lease, follows it otherwise (see `--role`).
+    Auto,
     /// Runs the market (the only one on its bus) and serves it.
     Both,
     /// Serves the market another instance runs; needs `--bus redis://…`.
@@ -332,7 +337,7 @@ mod tests {
             .expect("valid");
         assert_eq!(config.seed, Some(42));
         assert_eq!(config.bus, BusUrl::Memory);
-        assert_eq!(config.role, Role::Both);
+        assert_eq!(config.role, Role::Auto);
         let config = Config::try_parse_from([
             "tickstream",
             "--bus",

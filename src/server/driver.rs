@@ -7,6 +7,12 @@
 //! ([`translate`](super::translate)) and publishes it through the [`Hub`]. Everything that
 //! changes the market (steps, news, halts and scenarios) arrives here as a [`Command`], so
 //! the market has exactly one owner and events one order.
+//!
+//! Shared through Redis with `--role auto`, the driver also hands on a [`MarketCheckpoint`]
+//! after every step and command — the market's whole state with the id of the last event
+//! it published — so that another instance can take the market over exactly where it
+//! stood. An instance that does not hold the market yet keeps its driver idle, and its
+//! [`DriverHandle`] refuses commands at once.
 
 use super::clock::now_millis;
 use super::config::ClockMode;
@@ -15,9 +21,10 @@ use super::translate;
 use crate::market::{Market, NewsDraft, NewsError, SessionState};
 use crate::wire::admin::{MarketAction, MarketVerb};
 use crate::wire::{self, CustomEvent, EventId, MarketStatus, Payload};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 /// The most steps one `step` command may ask for.
@@ -95,10 +102,25 @@ fn phrase(verb: MarketVerb) -> &'static str {
 #[error("the market driver has stopped")]
 pub struct DriverStopped;
 
+/// The market's whole state after the event `id`: what another instance continues from.
+#[derive(Debug)]
+pub struct MarketCheckpoint {
+    /// The last event the market had published.
+    pub id: EventId,
+    /// [`crate::market::Checkpoint`] as JSON.
+    pub json: String,
+}
+
+/// The newest checkpoint, as the driver hands them on.
+pub type Checkpoints = watch::Receiver<Option<Arc<MarketCheckpoint>>>;
+
 /// A cheap, cloneable way to send the driver commands.
 #[derive(Clone, Debug)]
 pub struct DriverHandle {
     commands: mpsc::Sender<Command>,
+    /// Whether this instance runs the market: an idle driver (`--role auto`, following
+    /// another instance) is refused at once rather than queued for.
+    active: Arc<AtomicBool>,
 }
 
 impl DriverHandle {
@@ -129,7 +151,15 @@ impl DriverHandle {
     }
 
     async fn send(&self, command: Command) -> Result<(), DriverStopped> {
+        if !self.is_active() {
+            return Err(DriverStopped);
+        }
         self.commands.send(command).await.map_err(|_| DriverStopped)
+    }
+
+    /// Whether this instance runs the market now.
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
     }
 
     /// Publishes an event under its own name, in order with the market's; returns its id.
@@ -165,20 +195,69 @@ pub struct Driver {
     /// Real time per step at speed 1, and the speed factor.
     step_every: Duration,
     speed: f64,
+    /// Where checkpoints go, when another instance may need them.
+    checkpoints: Option<watch::Sender<Option<Arc<MarketCheckpoint>>>>,
+    /// Shared with the handles.
+    active: Arc<AtomicBool>,
 }
 
 impl Driver {
     /// A driver for `market`, publishing into `hub`, with the handle that commands it.
     pub fn new(market: Market, hub: Arc<Hub>) -> (Driver, DriverHandle) {
         let (tx, rx) = mpsc::channel(64);
+        let active = Arc::new(AtomicBool::new(true));
         let driver = Driver {
             market,
             hub,
             commands: rx,
             step_every: Duration::from_millis(250),
             speed: 1.0,
+            checkpoints: None,
+            active: active.clone(),
         };
-        (driver, DriverHandle { commands: tx })
+        (
+            driver,
+            DriverHandle {
+                commands: tx,
+                active,
+            },
+        )
+    }
+
+    /// Idles the driver: its handles refuse commands until [`Driver::take_over`].
+    pub fn idle(&mut self) {
+        self.active.store(false, Ordering::Release);
+    }
+
+    /// Continues `market` (restored from a checkpoint) from now on, and accepts commands.
+    pub fn take_over(&mut self, market: Market) {
+        self.market = market;
+        self.active.store(true, Ordering::Release);
+    }
+
+    /// Accepts commands again, with the market it has (a new market, not a continued one).
+    pub fn activate(&mut self) {
+        self.active.store(true, Ordering::Release);
+    }
+
+    /// From now on, hands on a checkpoint after every step and command.
+    pub fn checkpoints(&mut self) -> Checkpoints {
+        let (tx, rx) = watch::channel(None);
+        self.checkpoints = Some(tx);
+        self.checkpoint();
+        rx
+    }
+
+    /// Hands on the market's state, if anyone listens and something was published since.
+    fn checkpoint(&self) {
+        let (Some(tx), Some(id)) = (&self.checkpoints, self.hub.latest()) else {
+            return;
+        };
+        if tx.borrow().as_ref().is_some_and(|last| last.id == id) {
+            return;
+        }
+        let json = self.market.checkpoint().encode();
+        tx.send_replace(Some(Arc::new(MarketCheckpoint { id, json })));
     }
 
     /// Opens the market: publishes the session state (so even a market that has not
@@ -195,6 +274,7 @@ impl Driver {
         for done in 0..warmup_steps {
             self.step_at(ago(warmup_steps - done - 1));
         }
+        self.checkpoint();
     }
 
     /// Advances the market one step and publishes what happened.
@@ -241,6 +321,7 @@ impl Driver {
                     self.step();
                 }
             }
+            self.checkpoint();
         }
     }
 

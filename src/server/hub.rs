@@ -123,6 +123,14 @@ impl Hub {
         epoch
     }
 
+    /// Continues the history whose last event is `last` (an instance taking over the
+    /// market another one ran): the next event this hub publishes is `last`'s successor.
+    pub fn continue_after(&self, last: EventId) {
+        let mut state = self.state();
+        state.epoch = last.epoch;
+        state.next_seq = last.seq + 1;
+    }
+
     /// Takes an event the market published in another process (a follower of the Redis
     /// stream): frames the market's own JSON for SSE, folds the event into the view unless
     /// the view already includes it (after [`Hub::restore`]), and only then hands it to the

@@ -111,6 +111,11 @@ enum Feeder {
     },
     /// A web instance: the follower feeds the hub from the market's Redis stream.
     Follower(Arc<RedisBus>),
+    /// `--role auto` on Redis: follows, and runs the market once it holds the lease.
+    Candidate {
+        redis: Arc<RedisBus>,
+        candidate: Box<redis::failover::Candidate>,
+    },
 }
 
 /// Builds the market, the bus and the hub; a market instance publishes its opening event
@@ -121,7 +126,7 @@ pub fn assemble(
     shutdown: CancellationToken,
 ) -> Result<Assembled, StartError> {
     let started = clock::now_millis();
-    let market = build_market(&config, started)?;
+    let (market, market_config) = build_market(&config, started)?;
     // A new process has no history: its events form a new epoch.
     let epoch = Epoch(started);
     let instance: Arc<str> = Arc::from(format!("tickstream-{epoch}-{}", std::process::id()));
@@ -138,11 +143,27 @@ pub fn assemble(
     let (mut driver, handle) = Driver::new(market, hub.clone());
     let link = redis.as_ref().map(|redis| redis.link());
     let feeder = match (config.role, redis) {
-        (Role::Both, writer) => {
+        (Role::Both, writer) | (Role::Auto, writer @ None) => {
             driver.open(config.warmup_steps, config.step_ms);
             Feeder::Market {
                 driver: Box::new(driver),
                 writer,
+            }
+        }
+        // Idle until it holds the lease: commands are refused at once meanwhile.
+        (Role::Auto, Some(redis)) => {
+            driver.idle();
+            Feeder::Candidate {
+                redis,
+                candidate: Box::new(redis::failover::Candidate {
+                    driver,
+                    market_config,
+                    handle: handle.clone(),
+                    clock: config.clock,
+                    step: Duration::from_millis(config.step_ms),
+                    speed: config.speed,
+                    warmup_steps: config.warmup_steps,
+                }),
             }
         }
         // No market here: the driver is dropped, so admin commands say it has stopped.
@@ -176,7 +197,7 @@ pub fn assemble(
 
 /// The market: its universe (built in, or `--universe`), its settings and its seed
 /// (`--seed`, or the start time).
-fn build_market(config: &Config, started: u64) -> Result<Market, StartError> {
+fn build_market(config: &Config, started: u64) -> Result<(Market, MarketConfig), StartError> {
     let universe = match &config.universe {
         None => Universe::default_universe(),
         Some(path) => {
@@ -201,7 +222,7 @@ fn build_market(config: &Config, started: u64) -> Result<Market, StartError> {
     market_config.validate().map_err(StartError::Market)?;
     let seed = config.seed.unwrap_or(started);
     tracing::info!(seed, "market ready");
-    Ok(Market::new(seed, market_config))
+    Ok((Market::new(seed, market_config.clone()), market_config))
 }
 
 fn web_needs_redis() -> StartError {
@@ -223,7 +244,7 @@ fn open_bus(config: &Config, epoch: Epoch, instance: &str) -> Result<OpenedBus, 
         BusUrl::Memory if config.role == Role::Web => Err(web_needs_redis()),
         BusUrl::Memory => Ok((Arc::new(MemoryBus::new(epoch, history, backlog)), None)),
         BusUrl::Redis(url) => {
-            let market = config.role == Role::Both;
+            let market = config.role != Role::Web;
             let bus = RedisBus::new(url, market, epoch, history, backlog, instance)
                 .map_err(|err| StartError::Bus(format!("--bus {err}")))?;
             let bus = Arc::new(bus);
@@ -314,16 +335,26 @@ fn start_feeder(feeder: Feeder, state: &AppState) {
     let config = &state.config;
     let shutdown = state.shutdown.clone();
     match feeder {
-        Feeder::Market { driver, writer } => {
+        Feeder::Market { mut driver, writer } => {
             let step = Duration::from_millis(config.step_ms);
+            let checkpoints = writer.as_ref().map(|_| driver.checkpoints());
             let run = driver.run(config.clock, step, config.speed, shutdown.clone());
             tokio::spawn(run);
             if let Some(redis) = writer {
                 let inbox =
                     redis::inbox::run(redis.clone(), state.driver.clone(), shutdown.clone());
                 tokio::spawn(inbox);
-                tokio::spawn(redis::writer::run(redis, state.hub.clone(), shutdown));
+                tokio::spawn(redis::writer::run(
+                    redis,
+                    state.hub.clone(),
+                    checkpoints,
+                    shutdown,
+                ));
             }
+        }
+        Feeder::Candidate { redis, candidate } => {
+            let run = redis::failover::run(redis, state.hub.clone(), *candidate, shutdown);
+            tokio::spawn(run);
         }
         Feeder::Follower(redis) => {
             tokio::spawn(redis::follower::run(redis, state.hub.clone(), shutdown));

@@ -17,6 +17,7 @@ mod admin;
 mod conformance;
 mod errors;
 mod explain;
+mod failover;
 mod faults;
 mod fuzz_corpus;
 mod hardening;

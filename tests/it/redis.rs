@@ -7,9 +7,10 @@ use crate::support::{assert_gapless, seqs, Event, Response, TestServer, PATIENCE
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tickstream::wire::{EventId, Payload};
 
+/// The market instance, by role (`--role auto` would first have to win the lease).
 async fn market(redis: &RedisServer, extra: &[&str]) -> TestServer {
     let url = redis.url();
-    let mut args = vec!["--bus", url.as_str()];
+    let mut args = vec!["--bus", url.as_str(), "--role", "both"];
     args.extend_from_slice(extra);
     TestServer::start(&args).await
 }

@@ -13,7 +13,7 @@ use crate::server::link::BusLink;
 use crate::wire::{Epoch, EventId};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, RedisResult};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -31,6 +31,9 @@ pub struct RedisBus {
     outbox: Option<mpsc::Sender<Arc<Published>>>,
     outbox_rx: Mutex<Option<mpsc::Receiver<Arc<Published>>>>,
     link: Arc<BusLink>,
+    /// Whether this instance writes to the stream now: a market instance does; one that
+    /// may take the market over (`--role auto`) only once it has.
+    writing: AtomicBool,
     /// Events that never reached the stream because the queue was full.
     dropped: AtomicU64,
     /// This instance's value in the owner key.
@@ -38,7 +41,8 @@ pub struct RedisBus {
 }
 
 impl RedisBus {
-    /// A bus on the Redis at `url`; `market` says whether this instance publishes to it.
+    /// A bus on the Redis at `url`; `market` says whether this instance may publish to it
+    /// (see [`RedisBus::set_writing`]).
     /// Connects lazily: start-up never waits for Redis.
     pub fn new(
         url: &str,
@@ -63,9 +67,15 @@ impl RedisBus {
             outbox,
             outbox_rx: Mutex::new(outbox_rx),
             link: Arc::new(BusLink::new()),
+            writing: AtomicBool::new(market),
             dropped: AtomicU64::new(0),
             owner: format!("{instance}-{}", INSTANCES.fetch_add(1, Ordering::Relaxed)),
         })
+    }
+
+    /// Starts or stops queueing published events for the stream.
+    pub fn set_writing(&self, writing: bool) {
+        self.writing.store(writing, Ordering::Release);
     }
 
     /// Where this instance's link to Redis stands, shared with `/readyz`.
@@ -118,6 +128,9 @@ impl Bus for RedisBus {
         let Some(outbox) = &self.outbox else {
             return; // a follower: the event came from the stream
         };
+        if !self.writing.load(Ordering::Acquire) {
+            return; // following for now: the event came from the stream
+        }
         if let Err(mpsc::error::TrySendError::Full(event)) = outbox.try_send(event) {
             if self
                 .dropped

@@ -11,7 +11,10 @@ use redis::RedisResult;
 pub const STREAM_KEY: &str = "tickstream:events";
 /// The market's current `snapshot` envelope (JSON).
 pub const SNAPSHOT_KEY: &str = "tickstream:snapshot";
-/// Who runs the market on this stream (an instance name), with a time to live.
+/// The market's whole state after the newest event in the stream (a hash: `id`, `market`),
+/// written in the same transaction as the events: what `--role auto` continues from.
+pub const CHECKPOINT_KEY: &str = "tickstream:checkpoint";
+/// Who runs the market on this stream (an instance name), with a time to live: the lease.
 pub const OWNER_KEY: &str = "tickstream:market-owner";
 /// Events anyone may publish (`event`, `data` fields); the market relays them.
 pub const PUBLISH_KEY: &str = "tickstream:publish";

@@ -53,6 +53,21 @@ pub async fn run(bus: Arc<RedisBus>, hub: Arc<Hub>, shutdown: CancellationToken)
     keep_connected(&bus, Some(bus.link_ref()), &shutdown, &mut task).await;
 }
 
+/// Brings `hub` up to the stream's newest event once (an instance about to take the market
+/// over, whose follower has stopped); `false` if the stream gave nothing to start from.
+pub(super) async fn catch_up(
+    bus: &RedisBus,
+    hub: &Hub,
+    conn: &mut MultiplexedConnection,
+) -> RedisResult<bool> {
+    let mut follower = Follower {
+        bus,
+        hub,
+        position: hub.latest(),
+    };
+    follower.sync(conn).await
+}
+
 /// The follower with the shutdown that ends it.
 struct FollowerTask<'a> {
     follower: Follower<'a>,

@@ -4,11 +4,11 @@
 //! lost when a client moves between instances. One **Redis Stream** is both the event log
 //! and the live feed:
 //!
-//! - the instance that runs the market (`--role both`) publishes every event into its own
+//! - the instance that runs the market (the lease holder, or `--role both`) publishes every event into its own
 //!   in-process bus (its clients see it at once) and queues it for the [`writer`], which
 //!   `XADD`s it with the event's own id as the stream entry id (`EPOCH-SEQ`, epoch in
 //!   decimal) and trims the stream to about `--history` entries;
-//! - every `--role web` instance runs a [`follower`] that reads the stream (`XREAD BLOCK`)
+//! - every other instance runs a [`follower`] that reads the stream (`XREAD BLOCK`)
 //!   into its hub, which folds each event into its own view and then fans it out through
 //!   its own in-process bus — the same order as the market's hub.
 //!
@@ -19,15 +19,16 @@
 //! most once a second, and only when the stream holds everything the snapshot includes), so
 //! a follower that starts, or that finds a hole in the stream, can start over from it.
 //!
-//! **Why roles, not a lease.** The market is a deterministic state machine whose state (the
-//! random generator's position, volatility, pending news effects, the session) lives in one
-//! process's memory. A lease could move the right to publish to another instance, but not
-//! that state: the new owner would either splice a different market into the same epoch (a
-//! silent discontinuity, which is what epochs exist to prevent) or have to serialize the
-//! whole model into Redis on every step. So one process is the market, chosen by the
-//! operator (`--role both`); the others are `--role web`. An owner key in Redis
-//! (`SET … PX`, renewed every second, released on shutdown) refuses a second market on the
-//! same stream: it stays up but never writes, and its `/readyz` says `conflict`.
+//! **Roles and the lease.** The market is a deterministic state machine whose state (the
+//! random generators' positions, volatility, pending news effects, the session) lives in
+//! one process's memory. To let another instance continue it, the market's driver hands
+//! on a checkpoint of that whole state after every step and command, and the writer puts
+//! it in Redis in the same transaction as the events it follows. With `--role auto` (the
+//! default) every instance is a candidate: the one holding the owner key (`SET … PX`,
+//! renewed every second, released on shutdown) runs the market, the others follow and
+//! take over from the checkpoint when the key lapses ([`failover`]) — same epoch, next id,
+//! same prices. `--role both` always runs the market (a second one stays up but never
+//! writes, and its `/readyz` says `conflict`); `--role web` never does.
 //!
 //! **Outages.** Nothing panics and nothing grows without bound. The writer's queue holds at
 //! most `--history` events; while Redis is away it fills, then further events are dropped
@@ -45,10 +46,12 @@
 //! | [`writer`] | the market side: queue → stream, owner key, stored snapshot |
 //! | [`follower`] | the web side: stream → hub, resynchronising after holes |
 //! | [`inbox`] | the market side: events anyone publishes with `XADD tickstream:publish` |
+//! | [`failover`] | `--role auto`: follow until holding the lease, then continue the market from its checkpoint |
 
 pub mod bus;
 pub mod codec;
 pub mod connection;
+pub mod failover;
 pub mod follower;
 pub mod inbox;
 pub mod writer;

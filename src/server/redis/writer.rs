@@ -1,18 +1,24 @@
 //! The market side of Redis: writes the queued events to the stream, keeps the owner key
-//! that refuses a second market, and stores the market's snapshot for followers to start
-//! from.
+//! (the market lease) that refuses a second market, stores the market's snapshot for
+//! followers to start from, and — given the driver's checkpoints — writes the market's whole
+//! state in the same transaction as the events it follows.
 //!
 //! Invariants: the stream holds each event once, in id order (`XADD` with the event id
 //! refuses anything not above the stream's last, and after a reconnect the writer first
 //! drops from its queue what the stream already has); the stored snapshot never includes an
-//! event the stream does not hold, so a follower that starts from it finds the rest there.
+//! event the stream does not hold, so a follower that starts from it finds the rest there;
+//! with checkpoints, an event reaches the stream only in the same `MULTI` as the checkpoint
+//! taken after it (or after a later one), so the stream never ends past its checkpoint: an
+//! instance taking the market over continues from exactly the stream's last event.
 
 use super::codec::{
-    after, parse_stream_id, read_tail, stream_id, OWNER_KEY, SNAPSHOT_KEY, STREAM_KEY,
+    after, parse_stream_id, read_tail, stream_id, CHECKPOINT_KEY, OWNER_KEY, SNAPSHOT_KEY,
+    STREAM_KEY,
 };
 use super::connection::{keep_connected, Session};
 use super::RedisBus;
 use crate::server::bus::Published;
+use crate::server::driver::Checkpoints;
 use crate::server::hub::Hub;
 use crate::wire::health::LinkState;
 use crate::wire::EventId;
@@ -25,9 +31,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// How long the owner key outlives its last renewal: how soon a new market may start after
-/// the old one died without releasing it.
-const OWNER_TTL: Duration = Duration::from_secs(5);
+/// How long the owner key outlives its last renewal: how soon another instance may take
+/// the market over after its holder died without releasing it.
+pub const OWNER_TTL: Duration = Duration::from_secs(3);
 /// How often the writer renews the owner key and considers writing a snapshot.
 const HOUSEKEEPING: Duration = Duration::from_secs(1);
 /// The most events one `XADD` pipeline carries.
@@ -54,7 +60,12 @@ return 0";
 /// Writes queued events to the stream, keeps the owner key and the snapshot, until
 /// `shutdown`; then writes what is still queued and releases the key (briefly, best
 /// effort). Runs once per process: it takes the queue.
-pub async fn run(bus: Arc<RedisBus>, hub: Arc<Hub>, shutdown: CancellationToken) {
+pub async fn run(
+    bus: Arc<RedisBus>,
+    hub: Arc<Hub>,
+    checkpoints: Option<Checkpoints>,
+    shutdown: CancellationToken,
+) {
     let Some(outbox) = bus.take_outbox() else {
         return;
     };
@@ -65,6 +76,7 @@ pub async fn run(bus: Arc<RedisBus>, hub: Arc<Hub>, shutdown: CancellationToken)
             pending: VecDeque::new(),
             written: None,
             snapshot: None,
+            checkpoints,
         },
         outbox,
         shutdown: &shutdown,
@@ -100,6 +112,8 @@ struct Writer<'a> {
     written: Option<EventId>,
     /// The snapshot id last stored, and when.
     snapshot: Option<(EventId, Instant)>,
+    /// The driver's checkpoints (`None`: events are written as they come).
+    checkpoints: Option<Checkpoints>,
 }
 
 /// Why [`Writer::serve`] returned without an error.
@@ -163,6 +177,8 @@ impl Writer<'_> {
                     }
                     self.pending.extend(batch.drain(..));
                 }
+                // A checkpoint releases the events it follows.
+                Ok(()) = checkpoint_changed(&mut self.checkpoints) => {}
                 _ = housekeeping.tick() => {
                     if !self.claim(conn).await? {
                         return Ok(Served::Conflict);
@@ -194,22 +210,31 @@ impl Writer<'_> {
 
     /// Takes or renews the owner key; `false` if another instance holds it.
     async fn claim(&self, conn: &mut MultiplexedConnection) -> RedisResult<bool> {
-        let claimed: i64 = Script::new(CLAIM)
-            .key(OWNER_KEY)
-            .arg(self.bus.owner())
-            .arg(u64::try_from(OWNER_TTL.as_millis()).unwrap_or(u64::MAX))
-            .invoke_async(conn)
-            .await?;
-        Ok(claimed == 1)
+        claim(self.bus, conn).await
     }
 
-    /// Appends `pending` to the stream in one pipeline.
+    /// Appends `pending` to the stream in one pipeline — with checkpoints, the events up to
+    /// the newest checkpoint and that checkpoint, in one transaction.
     async fn flush(&mut self, conn: &mut MultiplexedConnection) -> RedisResult<()> {
-        if self.pending.is_empty() {
+        let checkpoint = self
+            .checkpoints
+            .as_ref()
+            .and_then(|checkpoints| checkpoints.borrow().clone());
+        let ready = match (&self.checkpoints, &checkpoint) {
+            (None, _) => self.pending.len(),
+            (Some(_), None) => 0,
+            (Some(_), Some(checkpoint)) => self
+                .pending
+                .iter()
+                .take_while(|event| !after(event.id, checkpoint.id))
+                .count(),
+        };
+        if ready == 0 {
             return Ok(());
         }
         let mut pipe = redis::pipe();
-        for event in &self.pending {
+        pipe.atomic();
+        for event in self.pending.iter().take(ready) {
             pipe.cmd("XADD")
                 .arg(STREAM_KEY)
                 .arg("MAXLEN")
@@ -222,9 +247,19 @@ impl Writer<'_> {
                 .arg(event.symbols.join(","))
                 .ignore();
         }
+        let last = self.pending.get(ready - 1).map(|event| event.id);
+        if let Some(checkpoint) = checkpoint.filter(|checkpoint| Some(checkpoint.id) == last) {
+            pipe.cmd("HSET")
+                .arg(CHECKPOINT_KEY)
+                .arg("id")
+                .arg(stream_id(checkpoint.id))
+                .arg("market")
+                .arg(&checkpoint.json)
+                .ignore();
+        }
         pipe.query_async::<()>(conn).await?;
-        self.written = self.pending.back().map(|event| event.id);
-        self.pending.clear();
+        self.written = last;
+        self.pending.drain(..ready);
         Ok(())
     }
 
@@ -277,5 +312,26 @@ impl Writer<'_> {
             .invoke_async::<i64>(conn)
             .await?;
         Ok(())
+    }
+}
+
+/// Takes or renews the owner key (the market lease) for `bus`'s instance; `false` if
+/// another instance holds it.
+pub(super) async fn claim(bus: &RedisBus, conn: &mut MultiplexedConnection) -> RedisResult<bool> {
+    let claimed: i64 = Script::new(CLAIM)
+        .key(OWNER_KEY)
+        .arg(bus.owner())
+        .arg(u64::try_from(OWNER_TTL.as_millis()).unwrap_or(u64::MAX))
+        .invoke_async(conn)
+        .await?;
+    Ok(claimed == 1)
+}
+
+/// Resolves when a new checkpoint arrives; never without checkpoints, or once the driver
+/// is gone.
+async fn checkpoint_changed(checkpoints: &mut Option<Checkpoints>) -> Result<(), ()> {
+    match checkpoints {
+        Some(checkpoints) => checkpoints.changed().await.map_err(|_| ()),
+        None => std::future::pending().await,
     }
 }
