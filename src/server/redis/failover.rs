@@ -65,15 +65,6 @@ pub async fn run(
     candidate: Candidate,
     shutdown: CancellationToken,
 ) {
-    let following = shutdown.child_token();
-    let follower = tokio::spawn(follower::run(bus.clone(), hub.clone(), following.clone()));
-    let Some(mut conn) = wait_for_lease(&bus, &shutdown).await else {
-        following.cancel();
-        return;
-    };
-    following.cancel();
-    let _ = follower.await;
-    let asked = std::time::Instant::now();
     let Candidate {
         mut driver,
         market_config,
@@ -83,38 +74,48 @@ pub async fn run(
         speed,
         warmup_steps,
     } = candidate;
-    let taken = take_over(&bus, &hub, &mut conn, market_config).await;
-    // From here on what the hub publishes is this instance's to write, checkpoints with it.
-    bus.set_writing(true);
-    let checkpoints = driver.checkpoints();
-    match taken {
-        Ok(Some((market, last))) => {
-            hub.continue_after(last);
-            driver.take_over(market);
-            tracing::warn!(
-                after = %last,
-                took_ms = asked.elapsed().as_millis() as u64,
-                "took the market over from its checkpoint"
-            );
-        }
-        Ok(None) => {
-            if hub.latest().is_some() {
-                // A history this instance cannot continue: start a new one, told as such.
-                hub.start_epoch(now_millis());
-                tracing::warn!("no checkpoint matches the stream: a new market, a new epoch");
+    let checkpoints = loop {
+        let following = shutdown.child_token();
+        let follower = tokio::spawn(follower::run(bus.clone(), hub.clone(), following.clone()));
+        let leased = wait_for_lease(&bus, &shutdown).await;
+        following.cancel();
+        let _ = follower.await;
+        let Some(mut conn) = leased else {
+            return; // shutdown
+        };
+        let asked = std::time::Instant::now();
+        match take_over(&bus, &hub, &mut conn, market_config.clone()).await {
+            Ok(Some((market, last))) => {
+                hub.continue_after(last);
+                // From here on what the hub publishes is this instance's to write.
+                bus.set_writing(true);
+                driver.take_over(market);
+                tracing::warn!(
+                    after = %last,
+                    took_ms = asked.elapsed().as_millis() as u64,
+                    "took the market over from its checkpoint"
+                );
+                break driver.checkpoints();
             }
-            driver.activate();
-            driver.open(warmup_steps, u64::try_from(step.as_millis()).unwrap_or(250));
+            Ok(None) => {
+                if hub.latest().is_some() {
+                    // A history this instance cannot continue: a new one, told as such.
+                    hub.start_epoch(now_millis());
+                    tracing::warn!("no checkpoint matches the stream: a new market, a new epoch");
+                }
+                bus.set_writing(true);
+                let checkpoints = driver.checkpoints();
+                driver.activate();
+                driver.open(warmup_steps, u64::try_from(step.as_millis()).unwrap_or(250));
+                break checkpoints;
+            }
+            Err(err) => {
+                // Nothing runs yet: follow again; the lease lapses meanwhile, for whichever
+                // instance (this one included) gets it next.
+                tracing::error!("redis: taking the market over failed ({err}); following again");
+            }
         }
-        Err(err) => {
-            // Nothing runs yet: the lease lapses, and another instance takes the market.
-            bus.set_writing(false);
-            tracing::error!(
-                "redis: taking the market over failed ({err}); this instance follows no more"
-            );
-            return;
-        }
-    }
+    };
     tokio::spawn(inbox::run(bus.clone(), handle, shutdown.clone()));
     tokio::spawn(writer::run(
         bus.clone(),
