@@ -146,18 +146,27 @@ async fn session(
                 // What else is ready goes out with it, in one write: at fan-out the write per
                 // message, not the framing, is the cost. (A backlog still waits on the socket
                 // as before: the batch is only what was already there.)
-                let mut batch = vec![out];
-                while batch.len() < MAX_BATCH {
-                    match session.outbox.next(&mut session.feed, &mut session.faults).now_or_never() {
-                        Some(Some(out)) => batch.push(out),
-                        _ => break,
+                let (outbox, feed, faults) = (&mut session.outbox, &mut session.feed, &mut session.faults);
+                let write = async {
+                    let mut next = Some(out);
+                    let mut batched = 0;
+                    while let Some(out) = next.take() {
+                        if let Some(message) = text_of(out) {
+                            sink.feed(message).await?;
+                        }
+                        batched += 1;
+                        if batched < MAX_BATCH {
+                            next = outbox.next(feed, faults).now_or_never().flatten();
+                        }
                     }
-                }
-                // The shared bytes are JSON the hub encoded: valid UTF-8, checked not copied.
-                let messages = batch
-                    .into_iter()
-                    .filter_map(|out| Utf8Bytes::try_from(out.json).ok().map(Message::Text));
-                if !send_all(&mut sink, &session.open.token, messages).await {
+                    sink.flush().await
+                };
+                let written = tokio::select! {
+                    biased;
+                    () = session.open.token.cancelled() => false,
+                    written = write => written.is_ok(),
+                };
+                if !written {
                     break None;
                 }
             }
@@ -191,26 +200,6 @@ async fn session(
         // The peer may already be gone, or not reading (its socket full): the close frame
         // gets a moment, then the connection is dropped either way.
         let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
-    }
-}
-
-/// Writes messages and flushes once, unless the connection is told to end first; whether
-/// they were written.
-async fn send_all(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    ending: &tokio_util::sync::CancellationToken,
-    messages: impl Iterator<Item = Message>,
-) -> bool {
-    let write = async {
-        for message in messages {
-            sink.feed(message).await?;
-        }
-        sink.flush().await
-    };
-    tokio::select! {
-        biased;
-        () = ending.cancelled() => false,
-        written = write => written.is_ok(),
     }
 }
 
@@ -281,4 +270,10 @@ fn error(code: ControlError, message: &str) -> ServerMessage {
         code,
         message: message.to_owned(),
     }
+}
+
+/// An event as a text message. The shared bytes are JSON the hub encoded: valid UTF-8,
+/// checked, not copied (`None` for what could never happen, which is then not sent).
+fn text_of(out: super::feed::Out) -> Option<Message> {
+    Utf8Bytes::try_from(out.json).ok().map(Message::Text)
 }
