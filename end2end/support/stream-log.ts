@@ -1,7 +1,8 @@
 // What a page's EventSources received, as Chromium's network layer saw it (the DevTools
 // protocol's `Network.eventSourceMessageReceived`): not what the app says about itself.
 // Used to count ids for gaps and duplicates across reconnects.
-import type { Page } from "@playwright/test";
+import { expect, type Page } from "@playwright/test";
+import { MarketPage } from "../pages/market-page";
 
 /** One SSE message as the browser received it. */
 export interface Received {
@@ -78,4 +79,17 @@ export function continuityProblems(ids: string[]): string[] {
 function split(id: string): [string, number] {
   const at = id.lastIndexOf("-");
   return [id.slice(0, at), Number(id.slice(at + 1))];
+}
+
+/** The market page at `base`, hydrated and open, its stream recorded from the start. */
+export async function openRecordedMarket(
+  page: Page,
+  base: string,
+): Promise<{ market: MarketPage; log: StreamLog }> {
+  const log = await StreamLog.attach(page);
+  const market = new MarketPage(page);
+  await page.goto(`${base}/`);
+  await market.waitForHydration();
+  await expect(market.connectionStatus).toHaveAttribute("data-state", "open");
+  return { market, log };
 }

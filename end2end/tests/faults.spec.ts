@@ -9,7 +9,7 @@ import { expect, test, type APIRequestContext, type Page } from "@playwright/tes
 import { adminToken } from "../playwright.config";
 import { MarketPage } from "../pages/market-page";
 import { Tickstream } from "../support/processes";
-import { StreamLog, continuityProblems } from "../support/stream-log";
+import { StreamLog, continuityProblems, openRecordedMarket } from "../support/stream-log";
 
 let server: Tickstream;
 test.beforeEach(async () => {
@@ -44,13 +44,9 @@ async function clearFaults(request: APIRequestContext): Promise<void> {
 
 /** The market page on this example's server, live, its stream recorded from the network. */
 async function openMarket(page: Page): Promise<{ market: MarketPage; log: StreamLog }> {
-  const log = await StreamLog.attach(page);
-  const market = new MarketPage(page);
-  await page.goto(`${server.url}/`);
-  await market.waitForHydration();
-  await expect(market.connectionStatus).toHaveAttribute("data-state", "open");
-  await expect.poll(() => log.ids().length).toBeGreaterThan(5);
-  return { market, log };
+  const opened = await openRecordedMarket(page, server.url);
+  await expect.poll(() => opened.log.ids().length).toBeGreaterThan(5);
+  return opened;
 }
 
 /** Halts the market, then: the page shows the server's last id and every one of its prices. */

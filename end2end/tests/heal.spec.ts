@@ -4,9 +4,8 @@
 // layer received (support/stream-log.ts) across the break: nothing missing, nothing twice.
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { adminToken } from "../playwright.config";
-import { MarketPage } from "../pages/market-page";
 import { Tickstream } from "../support/processes";
-import { StreamLog, continuityProblems } from "../support/stream-log";
+import { StreamLog, continuityProblems, openRecordedMarket } from "../support/stream-log";
 
 let server: Tickstream;
 test.beforeAll(async () => {
@@ -22,14 +21,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => server.stop());
 
 /** The market page on this spec's server, live, with its stream being recorded. */
-async function openMarket(page: Page): Promise<{ market: MarketPage; log: StreamLog }> {
-  const log = await StreamLog.attach(page);
-  const market = new MarketPage(page);
-  await page.goto(`${server.url}/`);
-  await market.waitForHydration();
-  await expect(market.connectionStatus).toHaveAttribute("data-state", "open");
-  return { market, log };
-}
+const openMarket = (page: Page) => openRecordedMarket(page, server.url);
 
 /** Open SSE streams as the server counts them. */
 async function openStreams(request: APIRequestContext): Promise<number> {

@@ -106,12 +106,14 @@ impl IntoResponse for ApiError {
 /// Rewrites a 4xx answer that is neither JSON nor a page (HTML) into the documented JSON
 /// error, with the same status and headers; the plain text, if any, becomes the message.
 pub async fn json_errors(request: Request, next: Next) -> Response {
+    // Kept for the message; cheap (a shared buffer), not a copy per request.
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let uri = request.uri().clone();
     let response = next.run(request).await;
     if !response.status().is_client_error() || has_own_body(&response) {
         return response;
     }
+    let path = uri.path();
     let (mut parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, MAX_REJECTION_TEXT)
         .await

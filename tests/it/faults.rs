@@ -5,6 +5,7 @@
 //! an idle stream sends `heartbeat` events (SSE) or messages (WebSocket) at the interval its
 //! `hello` announced.
 
+use crate::support::ws::envelopes_until;
 use crate::support::{Response, TestServer, PATIENCE};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -166,18 +167,8 @@ async fn a_frozen_websocket_sends_nothing_until_thawed() {
     .await;
     assert!(quiet.is_err(), "a frozen socket sent {quiet:?}");
     server.request("DELETE", FAULTS_PATH, Some(TOKEN), "").await;
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("thawed")
-            .expect("open")
-            .expect("a frame");
-        if let Message::Text(text) = message {
-            if text.contains(&format!("\"id\":\"{last}\"")) {
-                break;
-            }
-        }
-    }
+    // Thawed: everything up to the last event arrives.
+    envelopes_until(&mut socket, last).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

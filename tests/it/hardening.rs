@@ -131,16 +131,10 @@ async fn a_client_that_stops_reading_is_reaped() {
         TestServer::start(&["--write-timeout-secs", "1", "--client-backlog", "100000"]).await;
     let _stalled = Response::get_small_window(server.addr, "/api/sse").await;
     // Publish until the stalled client's buffers are full and its writes stop for a second.
-    let mut reaped = false;
-    for _ in 0..1_000 {
-        server.step(20).await;
-        if server.metric("tickstream_stalled_connections_total") >= 1.0 {
-            reaped = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(reaped, "the stalled connection was closed");
+    assert!(
+        crate::support::publish_until_reaped(&server).await,
+        "the stalled connection was closed"
+    );
     // Its stream ended with it, and gave its place back.
     for _ in 0..200 {
         if server.state.limits.open() == 0 {

@@ -4,10 +4,9 @@
 //! stream shows the headers the proxy added. nginx over TLS and HTTP/2 too, as curl speaks it.
 
 use crate::support::proxy::Proxy;
+use crate::support::ws::envelopes_until;
 use crate::support::{Response, TestServer, PATIENCE};
-use futures_util::StreamExt;
 use std::net::SocketAddr;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Through `proxy`: 20 steps, each one's events before the next step is made (nothing may
 /// wait in a buffer for more data), a WebSocket, a long-poll, and `/.sse`.
@@ -65,18 +64,7 @@ async fn websocket(name: &str, addr: SocketAddr, server: &TestServer) {
         .unwrap_or_else(|err| panic!("{name}: the upgrade failed: {err}"));
     assert_eq!(response.status(), 101, "{name}");
     let last = server.step(1).await;
-    loop {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("a message")
-            .expect("open")
-            .expect("a frame");
-        if let Message::Text(text) = message {
-            if text.contains(&format!("\"id\":\"{last}\"")) {
-                break;
-            }
-        }
-    }
+    envelopes_until(&mut socket, last).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -386,7 +386,6 @@ async fn serving(instances: &[&TestServer]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_nginx_a_client_of_a_dead_web_instance_resumes_on_the_other_with_no_gap() {
-    use futures_util::StreamExt;
     let redis = RedisServer::start();
     let market = market(&redis, &[]).await;
     let web_a = web(&redis).await;
@@ -431,18 +430,11 @@ async fn through_nginx_a_client_of_a_dead_web_instance_resumes_on_the_other_with
     ))
     .await
     .expect("the WebSocket upgrades through nginx");
-    let mut over_ws = Vec::new();
-    while over_ws.last() != Some(&last) {
-        let message = tokio::time::timeout(PATIENCE, socket.next())
-            .await
-            .expect("a message")
-            .expect("open")
-            .expect("a frame");
-        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-            let envelope = tickstream::wire::decode(&text).expect("an envelope");
-            over_ws.extend(envelope.id);
-        }
-    }
+    let over_ws: Vec<EventId> = crate::support::ws::envelopes_until(&mut socket, last)
+        .await
+        .into_iter()
+        .filter_map(|(envelope, _)| envelope.id)
+        .collect();
     let expected: Vec<EventId> = (first.seq + 1..=last.seq)
         .map(|seq| EventId::new(last.epoch, seq))
         .collect();

@@ -1,16 +1,14 @@
 //! `/api/ws` with a real WebSocket client (tokio-tungstenite): the same envelopes as SSE,
 //! the control messages, the errors, the size limit and resuming.
 
+use crate::support::ws::{envelopes_until, next_envelope, next_text, Socket};
 use crate::support::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tickstream::wire::{self, EventId, Payload};
-use tokio::net::TcpStream;
+use tickstream::wire::{self, Payload};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use tokio_tungstenite::MaybeTlsStream;
 
 async fn connect(server: &TestServer, query: &str) -> Socket {
     let url = format!("ws://{}/api/ws{query}", server.addr);
@@ -18,43 +16,6 @@ async fn connect(server: &TestServer, query: &str) -> Socket {
         .await
         .expect("connects");
     socket
-}
-
-/// The next text message, skipping protocol pings.
-async fn next_text(socket: &mut Socket) -> Option<String> {
-    loop {
-        let message = tokio::time::timeout(crate::support::PATIENCE, socket.next())
-            .await
-            .expect("a message within the patience")?;
-        match message.expect("a valid frame") {
-            Message::Text(text) => return Some(text.to_string()),
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
-}
-
-/// The next market envelope, skipping `hello`.
-async fn next_envelope(socket: &mut Socket) -> (wire::Envelope, String) {
-    loop {
-        let text = next_text(socket).await.expect("the socket stays open");
-        let envelope = wire::decode(&text).expect("an envelope");
-        if !matches!(envelope.payload, Payload::Hello(_)) {
-            return (envelope, text);
-        }
-    }
-}
-
-async fn envelopes_until(socket: &mut Socket, last: EventId) -> Vec<(wire::Envelope, String)> {
-    let mut all = Vec::new();
-    loop {
-        let (envelope, text) = next_envelope(socket).await;
-        let done = envelope.id == Some(last);
-        all.push((envelope, text));
-        if done {
-            return all;
-        }
-    }
 }
 
 async fn send(socket: &mut Socket, text: &str) {
@@ -437,16 +398,10 @@ async fn a_websocket_that_stops_reading_is_closed_after_the_write_timeout() {
     let server =
         TestServer::start(&["--write-timeout-secs", "1", "--client-backlog", "100000"]).await;
     let _stalled = connect_small_window(&server).await;
-    let mut reaped = false;
-    for _ in 0..1_000 {
-        server.step(20).await;
-        if server.metric("tickstream_stalled_connections_total") >= 1.0 {
-            reaped = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(reaped, "the stalled WebSocket was closed");
+    assert!(
+        crate::support::publish_until_reaped(&server).await,
+        "the stalled WebSocket was closed"
+    );
     wait_for_ws_gauge(&server, 0.0).await;
 }
 

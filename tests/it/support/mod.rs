@@ -5,6 +5,7 @@
 
 pub mod proxy;
 pub mod redis;
+pub mod ws;
 
 use clap::Parser as _;
 use std::collections::VecDeque;
@@ -19,6 +20,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
+
+/// Publishes, twenty steps at a time, until the server has reaped a connection whose writes
+/// stalled (`tickstream_stalled_connections_total`); whether it did within a thousand rounds.
+pub async fn publish_until_reaped(server: &TestServer) -> bool {
+    for _ in 0..1_000 {
+        server.step(20).await;
+        if server.metric("tickstream_stalled_connections_total") >= 1.0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
 
 /// How long a test waits for something that should happen at once before failing. Not a
 /// performance bound: only a guard against hanging forever.
