@@ -8,7 +8,7 @@
 use bytes::{Buf, BytesMut};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 /// The largest response head we accept.
@@ -50,9 +50,9 @@ enum Framing {
     UntilClose,
 }
 
-/// One connection, with what has been read and not yet used.
-pub struct Conn {
-    pub stream: TcpStream,
+/// One connection (or the read half of one), with what has been read and not yet used.
+pub struct Conn<S = TcpStream> {
+    pub stream: S,
     buf: BytesMut,
 }
 
@@ -62,16 +62,18 @@ pub struct Head {
     framing: Framing,
 }
 
-impl Conn {
-    pub fn new(stream: TcpStream) -> Conn {
+impl<S: AsyncWrite + Unpin> Conn<S> {
+    pub async fn send(&mut self, request: &[u8]) -> io::Result<()> {
+        self.stream.write_all(request).await
+    }
+}
+
+impl<S: AsyncRead + Unpin> Conn<S> {
+    pub fn new(stream: S) -> Conn<S> {
         Conn {
             stream,
             buf: BytesMut::new(),
         }
-    }
-
-    pub async fn send(&mut self, request: &[u8]) -> io::Result<()> {
-        self.stream.write_all(request).await
     }
 
     /// Reads more bytes into the buffer; an error at end of stream.

@@ -26,8 +26,8 @@ mod stats;
 
 use clap::{Args, Parser, Subcommand};
 use clients::{Shared, TransportKind};
-use publish::{Publisher, ServerKind};
-use result::{EncodeCounts, RunResult};
+use publish::{Publisher, Schedule, Sent, ServerKind};
+use result::{EncodeCounts, RunResult, OVERLOAD_RATE};
 use stats::Stats;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -84,7 +84,10 @@ struct RunArgs {
     /// Clients connecting at the same time.
     #[arg(long, default_value_t = 200)]
     ramp: usize,
-    /// The server's process id, for CPU time and memory.
+    /// Publish requests that may be unanswered at once (pipelined on one connection).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    in_flight: u64,
+    /// The server's process id, for CPU time and memory (its child processes included).
     #[arg(long)]
     pid: Option<u32>,
     /// tickstream's `--admin-token` (the publisher posts news).
@@ -151,14 +154,14 @@ async fn run(args: RunArgs) -> Result<(), String> {
     tokio::time::sleep(SETTLE).await;
     let rss_idle = probe.rss("VmRSS");
 
-    let mut publisher = Publisher::new(
+    let publisher = Publisher::new(
         args.server,
         args.addr,
         plan.publish_path.clone(),
         args.admin_token.as_deref(),
     );
     let pad = if plan.publishing {
-        calibrate(&mut publisher, &clients, &args).await?
+        calibrate(&publisher, &clients, &args).await?
     } else {
         0
     };
@@ -172,12 +175,17 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let own_start = probe::cpu_secs(probe.own_pid);
     let window = Instant::now();
     let sent = if plan.publishing {
-        publish(&mut publisher, &args, pad, window).await
+        publisher.run(&schedule(&args, pad)).await
     } else {
         tokio::time::sleep(Duration::from_secs(args.duration)).await;
         Sent::default()
     };
-    let publish_secs = window.elapsed().as_secs_f64();
+    // The achieved rate: acknowledged messages over the time until the last one was.
+    let publish_secs = if sent.published > 0 {
+        sent.last_ack.as_secs_f64()
+    } else {
+        window.elapsed().as_secs_f64()
+    };
     let expected = sent.published * clients.connected;
     drain(&clients.stats, plan.publishing, expected).await;
     let elapsed = window.elapsed().as_secs_f64();
@@ -232,10 +240,10 @@ impl Plan {
             (ServerKind::Tickstream, TransportKind::Sse) => "/api/sse".to_owned(),
             (ServerKind::Tickstream, TransportKind::Ws) => "/api/ws".to_owned(),
             (ServerKind::Tickstream, TransportKind::Poll) => "/api/poll".to_owned(),
-            (ServerKind::Nchan, TransportKind::Poll) => {
+            (ServerKind::Nchan | ServerKind::Starlette, TransportKind::Poll) => {
                 return Err("long-polling is measured against tickstream only".into())
             }
-            (ServerKind::Nchan, _) => format!("/sub/{}", args.channel),
+            (ServerKind::Nchan | ServerKind::Starlette, _) => format!("/sub/{}", args.channel),
         };
         let publishing = args.rate > 0.0;
         if publishing && args.server == ServerKind::Tickstream && args.admin_token.is_none() {
@@ -243,7 +251,7 @@ impl Plan {
         }
         let publish_path = match args.server {
             ServerKind::Tickstream => "/api/admin/news".to_owned(),
-            ServerKind::Nchan => format!("/pub/{}", args.channel),
+            ServerKind::Nchan | ServerKind::Starlette => format!("/pub/{}", args.channel),
         };
         Ok(Plan {
             path,
@@ -268,11 +276,11 @@ impl ServerProbe {
     }
 
     fn rss(&self, field: &str) -> Option<u64> {
-        self.pid.and_then(|pid| probe::status_kib(pid, field))
+        self.pid.and_then(|pid| probe::family_kib(pid, field))
     }
 
     fn cpu(&self) -> Option<f64> {
-        self.pid.and_then(probe::cpu_secs)
+        self.pid.and_then(probe::family_cpu_secs)
     }
 }
 
@@ -343,12 +351,12 @@ impl Clients {
 
 /// Publishes one calibration message and sizes the padding from what a client received.
 async fn calibrate(
-    publisher: &mut Publisher,
+    publisher: &Publisher,
     clients: &Clients,
     args: &RunArgs,
 ) -> Result<usize, String> {
     publisher
-        .publish(0, 0)
+        .publish_one(0, 0)
         .await
         .map_err(|err| format!("the calibration publish failed: {err}"))?;
     let asked = Instant::now();
@@ -364,42 +372,21 @@ async fn calibrate(
     let pad = args.size.saturating_sub(seen);
     Ok(match args.server {
         ServerKind::Tickstream => pad.min(publish::TICKSTREAM_MAX_PAD),
-        ServerKind::Nchan => pad,
+        ServerKind::Nchan | ServerKind::Starlette => pad,
     })
 }
 
-/// What the publisher managed.
-#[derive(Default)]
-struct Sent {
-    published: u64,
-    errors: u64,
-}
-
-/// Publishes `rate × duration` messages on a timer (stopping at the deadline if the server
-/// cannot keep up).
-async fn publish(publisher: &mut Publisher, args: &RunArgs, pad: usize, window: Instant) -> Sent {
-    let count = (args.rate * args.duration as f64).round() as u64;
-    let period = Duration::from_secs_f64(1.0 / args.rate);
-    // The first message one period in: `count` messages then span exactly `duration`.
-    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    let deadline = Duration::from_secs(args.duration) + DRAIN;
-    let mut sent = Sent::default();
-    for seq in 1..=count {
-        timer.tick().await;
-        if window.elapsed() > deadline {
-            break; // the server cannot keep up with the rate: stop anyway
-        }
-        match publisher.publish(seq, pad).await {
-            Ok(()) => sent.published += 1,
-            Err(err) => {
-                sent.errors += 1;
-                if sent.errors <= 3 {
-                    eprintln!("loadgen: publish {seq} failed: {err}");
-                }
-            }
-        }
+/// The run's open-loop schedule: `rate × duration` messages, the first one period in, so
+/// that they span exactly `duration`; a server that cannot keep up is given up on after the
+/// drain time.
+fn schedule(args: &RunArgs, pad: usize) -> Schedule {
+    Schedule {
+        count: (args.rate * args.duration as f64).round() as u64,
+        period: Duration::from_secs_f64(1.0 / args.rate),
+        pad,
+        in_flight: args.in_flight as usize,
+        deadline: Duration::from_secs(args.duration) + DRAIN,
     }
-    sent
 }
 
 /// Waits (bounded) for deliveries still in flight.
@@ -414,7 +401,7 @@ async fn drain(stats: &Stats, publishing: bool, expected: u64) {
 async fn server_counters(args: &RunArgs) -> Option<probe::Counters> {
     match args.server {
         ServerKind::Tickstream => probe::metrics(args.addr).await,
-        ServerKind::Nchan => None,
+        ServerKind::Nchan | ServerKind::Starlette => None,
     }
 }
 
@@ -440,6 +427,18 @@ impl Measured {
         let deliveries = Stats::get(&stats.deliveries);
         let ms = |micros: Option<u64>| micros.map(|m| m as f64 / 1000.0);
         let elapsed = self.elapsed;
+        let publish_rate = sent.published as f64 / self.publish_secs.max(1e-9);
+        let missing = self.expected.saturating_sub(deliveries);
+        let overloaded = if args.rate > 0.0 && publish_rate < OVERLOAD_RATE * args.rate {
+            Some(format!(
+                "published {publish_rate:.1} of {} msg/s",
+                args.rate
+            ))
+        } else if missing > 0 {
+            Some(format!("{missing} deliveries missing"))
+        } else {
+            None
+        };
         RunResult {
             label: args.label.clone(),
             server: args.server,
@@ -456,12 +455,14 @@ impl Measured {
             reconnects: Stats::get(&stats.reconnects),
             published: sent.published,
             publish_errors: sent.errors,
-            publish_rate: sent.published as f64 / self.publish_secs.max(1e-9),
+            publish_rate,
+            peak_in_flight: sent.peak_in_flight,
+            overloaded,
             expected: self.expected,
             deliveries,
             deliveries_per_s: deliveries as f64 / elapsed.max(1e-9),
             offered_per_s: args.rate * connected as f64,
-            missing: self.expected.saturating_sub(deliveries),
+            missing,
             gaps: Stats::get(&stats.gaps),
             duplicates: Stats::get(&stats.duplicates),
             resets: Stats::get(&stats.resets),

@@ -1,5 +1,6 @@
 //! What the load generator reads about a server it did not start: CPU time and memory of
-//! the process (from `/proc/PID/stat` and `/proc/PID/status`, by pid), and, for
+//! the process and its children (from `/proc/PID/stat` and `/proc/PID/status`, by pid: a
+//! server with worker processes, like nginx with two workers, is measured whole), and, for
 //! tickstream, two counters from `/metrics` that show per-event work happens once per
 //! event: events published (each encoded once) against deliveries (each a copy).
 //!
@@ -22,6 +23,62 @@ pub fn cpu_secs(pid: u32) -> Option<f64> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some((utime + stime) / USER_HZ)
+}
+
+/// The process and its direct children (a master's workers), by pid.
+pub fn family(pid: u32) -> Vec<u32> {
+    let mut pids = vec![pid];
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return pids;
+    };
+    for entry in entries.flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if parent(child) == Some(pid) {
+            pids.push(child);
+        }
+    }
+    pids
+}
+
+/// A process's parent, from `/proc/PID/stat`.
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the name: state, then the parent's pid.
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// CPU seconds of a process and its children; `None` when the process itself is gone.
+pub fn family_cpu_secs(pid: u32) -> Option<f64> {
+    let own = cpu_secs(pid)?;
+    Some(
+        own + family(pid)
+            .into_iter()
+            .skip(1)
+            .filter_map(cpu_secs)
+            .sum::<f64>(),
+    )
+}
+
+/// A `kB` figure summed over a process and its children (see [`status_kib`]).
+pub fn family_kib(pid: u32, field: &str) -> Option<u64> {
+    let own = status_kib(pid, field)?;
+    Some(
+        own + family(pid)
+            .into_iter()
+            .skip(1)
+            .filter_map(|child| status_kib(child, field))
+            .sum::<u64>(),
+    )
 }
 
 /// A `kB` line of `/proc/PID/status` (`VmRSS`, `VmHWM`), in KiB.

@@ -1,14 +1,18 @@
 //! BENCHMARKS.md from the results of `loadgen run`: the machine, the targets (met or
-//! not), the matrix, tickstream/Nchan ratios, the encode-once evidence from `/metrics`,
-//! the profile, and the notes written by hand in bench/notes.md.
+//! not), the matrix, tickstream's ratios to each peer, WebSocket against SSE, a curve of
+//! latency and CPU against clients (an SVG beside the report), the encode-once evidence
+//! from `/metrics`, the profile, and the notes of bench/notes.md (which explain; every
+//! figure is here).
 //!
-//! Invariant: the report is a pure function of its inputs, except that everything from
-//! the `## Soak` heading on is kept as it was (another script owns that section), and the
-//! heading is always there at the end.
+//! Invariants: the report is a pure function of its inputs, except that everything from
+//! the `## Soak` heading on is kept as it was (`make soak` writes that section from its own
+//! run), and the heading is always there at the end. An overloaded cell is never a ratio.
 
 use crate::clients::TransportKind;
 use crate::publish::ServerKind;
 use crate::result::RunResult;
+
+mod curve;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -31,6 +35,12 @@ pub struct ReportArgs {
     command: String,
     #[arg(long, default_value = "BENCHMARKS.md")]
     out: PathBuf,
+    /// Where to draw the curve (SVG); the report links to it by its path from the report.
+    #[arg(long)]
+    curve: Option<PathBuf>,
+    /// The rate whose cells the curve draws.
+    #[arg(long, default_value_t = 32.0)]
+    curve_rate: f64,
 }
 
 /// The soak section's heading, kept last.
@@ -51,6 +61,16 @@ fn server_name(server: ServerKind) -> &'static str {
     match server {
         ServerKind::Tickstream => "tickstream",
         ServerKind::Nchan => "nchan",
+        ServerKind::Starlette => "sse-starlette",
+    }
+}
+
+/// The name of the server as run (its label, say "nchan, 2 workers"), or its kind's.
+pub fn who(row: &RunResult) -> &str {
+    if row.label.is_empty() {
+        server_name(row.server)
+    } else {
+        &row.label
     }
 }
 
@@ -95,13 +115,16 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 /// One line for the terminal after a run.
 pub fn summary(row: &RunResult) -> String {
     format!(
-        "{} {} {} clients @ {} msg/s: held {}/{}, {} deliveries/s (offered {}), latency ms \
+        "{} {} {} clients @ {} msg/s{}: held {}/{}, {} deliveries/s (offered {}), latency ms \
          p50 {} p90 {} p99 {} max {}, missing {}, reconnects {}, resets {}, server CPU {}% \
          ({} µs/delivery), idle {} KiB/conn, RSS loaded {} MiB, loadgen CPU {}%",
-        server_name(row.server),
+        who(row),
         transport_name(row.transport),
         count(n(row.clients)),
         fmt(Some(row.rate), 0),
+        row.overloaded
+            .as_ref()
+            .map_or(String::new(), |why| format!(" (overloaded: {why})")),
         count(n(row.held)),
         count(n(row.clients)),
         count(Some(row.deliveries_per_s)),
@@ -138,16 +161,16 @@ pub fn write(args: &ReportArgs) -> Result<(), String> {
     let soak = std::fs::read_to_string(&args.out)
         .ok()
         .and_then(|old| old.find(SOAK).map(|at| old[at..].to_owned()))
-        .unwrap_or_else(|| format!("{SOAK}\n"));
+        .unwrap_or_else(|| format!("{SOAK}\n\nNot run yet: `make soak` writes this section.\n"));
 
     let mut md = String::new();
     let _ = writeln!(
         md,
         "# Benchmarks\n\n\
-         Written by `{}` (bench/run.sh, `loadgen report`). **All figures come from one run on a \
-         shared 2-core machine** on which other work may have been running: treat them as \
-         indications, not as a leaderboard. The load generator runs on the same two cores as \
-         the server, so its CPU is shown too.\n",
+         Written by `{}` (bench/run.sh, `loadgen report`): **every figure below comes from the \
+         one run described under *Machine***, on a shared 2-core machine on which other work \
+         may have been running: treat them as indications, not as a leaderboard. The load \
+         generator runs on the same machine as the server, so its CPU is shown too.\n",
         args.command
     );
     let _ = writeln!(md, "## Machine\n\n{}\n", machine.trim_end());
@@ -155,6 +178,20 @@ pub fn write(args: &ReportArgs) -> Result<(), String> {
     targets(&mut md, &rows);
     matrix(&mut md, &rows);
     ratios(&mut md, &rows);
+    ws_against_sse(&mut md, &rows);
+    if let Some(path) = &args.curve {
+        let svg = curve::draw(&rows, args.curve_rate);
+        std::fs::write(path, svg)
+            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+        let link = relative_to(path, &args.out);
+        let _ = writeln!(
+            md,
+            "## Latency and CPU against clients\n\n\
+             Every cell at {} msg/s, drawn from the matrix above (a hollow point is an \
+             overloaded cell).\n\n![p99 latency and server CPU per delivery against clients]({link})\n",
+            fmt(Some(args.curve_rate), 0)
+        );
+    }
     encode_once(&mut md, &rows);
     if let Some(profile) = profile {
         let _ = writeln!(md, "## Profile\n\n```text\n{}\n```\n", profile.trim_end());
@@ -167,32 +204,50 @@ pub fn write(args: &ReportArgs) -> Result<(), String> {
         .map_err(|err| format!("cannot write {}: {err}", args.out.display()))
 }
 
+/// `path` as a link from the directory `report` is in (both given from the same place).
+fn relative_to(path: &std::path::Path, report: &std::path::Path) -> String {
+    let base = report.parent().unwrap_or(std::path::Path::new(""));
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
 const METHOD: &str = "## How it is measured\n\n\
 - **Servers.** tickstream (release build) with `--clock manual --warmup-steps 0`, so the only \
-  events are the ones the load generator publishes; one fresh process per cell. Nchan \
-  (Debian's `libnginx-mod-nchan`) on nginx, one process (`master_process off`, so one core), \
-  configured by `bench/nchan.conf`; one fresh process per cell.\n\
-- **Load.** A publisher task inside `loadgen` posts messages at a fixed rate over one \
-  keep-alive connection: to `POST /api/admin/news` (tickstream) or `POST /pub/<channel>` \
-  (Nchan). Every message carries `lg#SEQ@MICROS#` — a sequence number and the publisher's \
-  send time — and is padded so that the payload a client receives (SSE `data`, WebSocket \
-  text) has the same length on both servers (calibrated per cell with one message first). \
-  *default* rate = 4 msg/s, one per default market step (`--step-ms 250`); *high* rate = 32 \
-  msg/s, what the default 8-symbol market emits (8 ticks per step).\n\
+  events are the ones the load generator publishes. Nchan (Debian's `libnginx-mod-nchan`), \
+  configured by `bench/nchan.conf`, run twice: as one nginx worker and as two (a master and \
+  its workers, measured together). sse-starlette (bench/peers/starlette_app.py: Starlette's \
+  SSE response and its WebSocket on the same paths as Nchan) as one uvicorn process on \
+  uvloop and httptools, in a virtualenv the bench script makes (bench/peers/requirements.txt). \
+  One fresh server process per cell.\n\
+- **Load, open loop.** A publisher inside `loadgen` sends message *i* at *start + i ÷ rate* \
+  whatever the server does: requests are pipelined on one keep-alive connection, at most 64 \
+  unanswered, and the replies are read apart. It posts to `POST /api/admin/news` \
+  (tickstream) or `POST /pub/<channel>` (the peers). Every message carries \
+  `lg#SEQ@MICROS#` — a sequence number and its **scheduled** send time — and is padded so \
+  that the payload a client receives (SSE `data`, WebSocket text) has the same length on \
+  every server (calibrated per cell with one message first). *default* rate = 4 msg/s, one \
+  per default market step; *high* rate = 32 msg/s, what the default 8-symbol market emits.\n\
 - **Clients.** `loadgen run` opens N clients of one transport, bound to 127.0.0.1–127.0.0.4 \
   before connecting (each source address has its own ephemeral ports), 200 connecting at a \
   time. SSE is read with raw HTTP/1.1 and `wire::sse::Parser`; WebSocket with \
   tokio-tungstenite; long-poll with `wire::batch`. Server and load generator are separate \
-  processes, each with its open-files limit raised to the hard limit.\n\
-- **Figures.** *deliveries/s*: measured messages received by all clients ÷ time from the \
-  start of publishing (one period before the first message) until the last arrived (or a \
-  5 s drain ended); *offered* = clients × rate. \
-  *latency*: publisher send time → client parse time (same clock), p50/p90/p99/max. \
-  *missing*: expected deliveries (clients × messages published) not received. *server CPU*: \
-  user+system time from `/proc/PID/stat` over the window, as % of one core, and per \
-  delivery. *idle KiB/conn*: (server RSS with all clients connected and idle − RSS before \
-  any connected) ÷ clients, from `/proc/PID/status`. *held*: clients still connected at \
-  the end.\n\n";
+  processes, each with its open-files limit raised to the hard limit; *Machine* says \
+  whether they were pinned to separate cores.\n\
+- **Figures.** *published msg/s*: acknowledged messages ÷ time until the last \
+  acknowledgement. *deliveries/s*: measured messages received by all clients ÷ time from \
+  the start of publishing until the last arrived (or a 5 s drain ended); *offered* = \
+  clients × rate. *latency*: scheduled send time → client parse time (same clock), \
+  p50/p90/p99/max, so a publisher held back by a slow server is counted against that \
+  server. *missing*: expected deliveries (clients × messages published) not received. \
+  *server CPU*: user+system time of the server's processes from `/proc/PID/stat` over the \
+  window, as % of one core, and per delivery. *idle KiB/conn*: (server RSS with all \
+  clients connected and idle − RSS before any connected) ÷ clients. *held*: clients still \
+  connected at the end.\n\
+- **Overloaded.** A cell whose achieved publish rate is under 95 % of its target, or that \
+  misses deliveries, is marked *overloaded* with the reason: its server did not carry the \
+  offered load, so its figures are not compared as ratios.\n\n";
 
 fn rows_of(rows: &[RunResult], server: ServerKind) -> impl Iterator<Item = &RunResult> {
     rows.iter().filter(move |row| row.server == server)
@@ -262,19 +317,20 @@ fn targets(md: &mut String, rows: &[RunResult]) {
 fn matrix(md: &mut String, rows: &[RunResult]) {
     md.push_str(
         "## Matrix\n\n\
-         | server | transport | clients | msg/s | published msg/s | held | deliveries/s | offered/s | p50 ms | p90 ms | p99 ms | max ms | missing | reconnects | resets | server CPU (% of a core) | server CPU µs/delivery | idle KiB/conn | RSS idle → loaded MiB | loadgen CPU % | payload B |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+         | server | transport | clients | msg/s | published msg/s | status | held | deliveries/s | offered/s | p50 ms | p90 ms | p99 ms | max ms | missing | reconnects | resets | server CPU (% of a core) | server CPU µs/delivery | idle KiB/conn | RSS idle → loaded MiB | loadgen CPU % | payload B |\n\
+         |---|---|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
         let mib = |kib: Option<u64>| kib.map(|kib| kib as f64 / 1024.0);
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} → {} | {} | {} |",
-            server_name(row.server),
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} → {} | {} | {} |",
+            who(row),
             transport_name(row.transport),
             count(n(row.clients)),
             fmt(Some(row.rate), 0),
             fmt(Some(row.publish_rate), 1),
+            status(row),
             count(n(row.held)),
             count(Some(row.deliveries_per_s)),
             count(Some(row.offered_per_s)),
@@ -297,31 +353,117 @@ fn matrix(md: &mut String, rows: &[RunResult]) {
     md.push('\n');
 }
 
+/// "ok", or "overloaded: why".
+fn status(row: &RunResult) -> String {
+    row.overloaded
+        .as_ref()
+        .map_or_else(|| "ok".to_owned(), |why| format!("**overloaded**: {why}"))
+}
+
+/// The same cell (transport, clients, rate) of another run.
+fn same_cell(a: &RunResult, b: &RunResult) -> bool {
+    a.transport == b.transport && a.clients == b.clients && a.rate == b.rate
+}
+
 fn ratios(md: &mut String, rows: &[RunResult]) {
     let mut lines = String::new();
     for ours in rows_of(rows, ServerKind::Tickstream) {
-        let Some(theirs) = rows_of(rows, ServerKind::Nchan).find(|row| {
-            row.transport == ours.transport && row.clients == ours.clients && row.rate == ours.rate
+        for theirs in rows
+            .iter()
+            .filter(|row| row.server != ServerKind::Tickstream && same_cell(row, ours))
+        {
+            let cell = format!(
+                "| {} | {} | {} | {}",
+                transport_name(ours.transport),
+                count(n(ours.clients)),
+                fmt(Some(ours.rate), 0),
+                who(theirs),
+            );
+            let overloaded: Vec<&str> = [ours, theirs]
+                .iter()
+                .filter(|row| row.overloaded.is_some())
+                .map(|row| who(row))
+                .collect();
+            if !overloaded.is_empty() {
+                let _ = writeln!(
+                    lines,
+                    "{cell} | overloaded: {} | | | |",
+                    overloaded.join(", ")
+                );
+                continue;
+            }
+            let _ = writeln!(
+                lines,
+                "{cell} | {} | {} | {} | {} |",
+                ratio(Some(ours.deliveries_per_s), Some(theirs.deliveries_per_s)),
+                ratio(ours.p99_ms, theirs.p99_ms),
+                ratio(
+                    ours.server_cpu_us_per_delivery,
+                    theirs.server_cpu_us_per_delivery
+                ),
+                ratio(ours.idle_kib_per_conn, theirs.idle_kib_per_conn),
+            );
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## tickstream against each peer\n\n\
+         Each figure is tickstream's divided by the peer's in the same cell. Deliveries/s: \
+         above 1× is better; p99, CPU per delivery and memory: below 1× is better. A cell in \
+         which either server was overloaded is not a ratio: the load was not carried, so the \
+         figures measure different work (see its row in the matrix).\n\n\
+         | transport | clients | msg/s | peer | deliveries/s | p99 latency | CPU µs/delivery | idle KiB/conn |\n\
+         |---|--:|--:|---|--:|--:|--:|--:|\n{lines}"
+    );
+}
+
+/// The WebSocket goal: within this many times SSE's server CPU per delivery…
+const WS_CPU_GOAL: f64 = 1.3;
+/// …and this many times SSE's p99, in the same run.
+const WS_P99_GOAL: f64 = 2.0;
+
+fn ws_against_sse(md: &mut String, rows: &[RunResult]) {
+    let mut lines = String::new();
+    for ws in rows_of(rows, ServerKind::Tickstream).filter(|row| row.transport == TransportKind::Ws)
+    {
+        let Some(sse) = rows_of(rows, ServerKind::Tickstream).find(|row| {
+            row.transport == TransportKind::Sse && row.clients == ws.clients && row.rate == ws.rate
         }) else {
             continue;
         };
-        let (d1, d2) = (Some(ours.deliveries_per_s), Some(theirs.deliveries_per_s));
-        let (p1, p2) = (ours.p99_ms, theirs.p99_ms);
-        let (c1, c2) = (
-            ours.server_cpu_us_per_delivery,
-            theirs.server_cpu_us_per_delivery,
+        let quotient =
+            |a: Option<f64>, b: Option<f64>| a.zip(b).filter(|(_, b)| *b > 0.0).map(|(a, b)| a / b);
+        let cpu = quotient(
+            ws.server_cpu_us_per_delivery,
+            sse.server_cpu_us_per_delivery,
         );
-        let (m1, m2) = (ours.idle_kib_per_conn, theirs.idle_kib_per_conn);
+        let p99 = quotient(ws.p99_ms, sse.p99_ms);
+        let both_carried = ws.overloaded.is_none() && sse.overloaded.is_none();
         let _ = writeln!(
             lines,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            transport_name(ours.transport),
-            count(n(ours.clients)),
-            fmt(Some(ours.rate), 0),
-            ratio(d1, d2),
-            ratio(p1, p2),
-            ratio(c1, c2),
-            ratio(m1, m2),
+            "| {} | {} | {} / {} | {} | {} / {} | {} | {} |",
+            count(n(ws.clients)),
+            fmt(Some(ws.rate), 0),
+            fmt(ws.server_cpu_us_per_delivery, 2),
+            fmt(sse.server_cpu_us_per_delivery, 2),
+            ratio(
+                ws.server_cpu_us_per_delivery,
+                sse.server_cpu_us_per_delivery
+            ),
+            fmt(ws.p99_ms, 0),
+            fmt(sse.p99_ms, 0),
+            ratio(ws.p99_ms, sse.p99_ms),
+            if both_carried {
+                verdict(
+                    cpu.zip(p99)
+                        .map(|(c, p)| c <= WS_CPU_GOAL && p <= WS_P99_GOAL),
+                )
+            } else {
+                "overloaded"
+            },
         );
     }
     if lines.is_empty() {
@@ -329,13 +471,12 @@ fn ratios(md: &mut String, rows: &[RunResult]) {
     }
     let _ = writeln!(
         md,
-        "## tickstream / Nchan\n\n\
-         Each figure is tickstream's divided by Nchan's in the same cell. Deliveries/s: above \
-         1× is better; p99, CPU per delivery and memory: below 1× is better. Note that Nchan \
-         ran as one nginx process (one core at most) while tickstream's runtime may use both \
-         cores: CPU per delivery is the fair efficiency comparison.\n\n\
-         | transport | clients | msg/s | deliveries/s | p99 latency | CPU µs/delivery | idle KiB/conn |\n\
-         |---|--:|--:|--:|--:|--:|--:|\n{lines}"
+        "## tickstream: WebSocket against SSE\n\n\
+         The same fan-out over the two streaming transports, in the same run. The goal: \
+         WebSocket within {WS_CPU_GOAL}× of SSE's server CPU per delivery and {WS_P99_GOAL}× \
+         of its p99.\n\n\
+         | clients | msg/s | CPU µs/delivery, WS / SSE | ratio | p99 ms, WS / SSE | ratio | goal |\n\
+         |--:|--:|--:|--:|--:|--:|---|\n{lines}"
     );
 }
 
@@ -378,4 +519,50 @@ fn encode_once(md: &mut String, rows: &[RunResult]) {
          | transport | clients | msg/s | events published (= encodes) | deliveries | deliveries per encode |\n\
          |---|--:|--:|--:|--:|--:|\n{lines}"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(server: ServerKind, label: &str, overloaded: Option<&str>) -> RunResult {
+        let json = serde_json::json!({
+            "label": label, "server": server, "transport": "sse", "clients": 10000,
+            "rate": 32.0, "size": 512, "duration_s": 10, "sources": 4, "connected": 10000,
+            "connect_s": 1.0, "connect_failures": 0, "held": 10000, "reconnects": 0,
+            "published": 320, "publish_errors": 0, "publish_rate": 32.0, "expected": 3200000,
+            "deliveries": 3200000, "deliveries_per_s": 300000.0, "offered_per_s": 320000.0,
+            "missing": 0, "gaps": 0, "duplicates": 0, "resets": 0, "requests": 10000,
+            "message_bytes": 512, "p50_ms": 50.0, "p90_ms": 90.0, "p99_ms": 100.0,
+            "max_ms": 120.0, "server_cpu_pct": 100.0, "server_cpu_us_per_delivery": 3.0,
+            "loadgen_cpu_pct": 90.0, "rss_base_kib": 1, "rss_idle_kib": 2,
+            "rss_loaded_kib": 3, "rss_peak_kib": 4, "idle_kib_per_conn": 10.0,
+            "metrics": null, "overloaded": overloaded,
+        });
+        serde_json::from_value(json).expect("a result")
+    }
+
+    #[test]
+    fn an_overloaded_cell_is_never_a_ratio() {
+        let rows = [
+            cell(ServerKind::Tickstream, "", None),
+            cell(
+                ServerKind::Nchan,
+                "nchan, 1 worker",
+                Some("published 11.0 of 32 msg/s"),
+            ),
+            cell(ServerKind::Nchan, "nchan, 2 workers", None),
+        ];
+        let mut md = String::new();
+        ratios(&mut md, &rows);
+        let line = |peer: &str| {
+            md.lines()
+                .find(|line| line.contains(peer))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(line("1 worker").contains("overloaded: nchan, 1 worker"));
+        assert!(!line("1 worker").contains('×'));
+        assert!(line("2 workers").contains("1.00×"));
+    }
 }

@@ -6,6 +6,9 @@ use crate::clients::TransportKind;
 use crate::publish::ServerKind;
 use serde::{Deserialize, Serialize};
 
+/// A cell that published less than this share of its target rate is overloaded.
+pub const OVERLOAD_RATE: f64 = 0.95;
+
 /// Everything one benchmark cell measured.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunResult {
@@ -41,6 +44,13 @@ pub struct RunResult {
     pub publish_errors: u64,
     /// Messages published per second, achieved.
     pub publish_rate: f64,
+    /// The most publish requests unanswered at once (open loop, see `publish.rs`).
+    #[serde(default)]
+    pub peak_in_flight: u64,
+    /// Why the cell's figures are not a fair comparison, if they are not: the achieved
+    /// publish rate under [`OVERLOAD_RATE`] of the target, or deliveries missing.
+    #[serde(default)]
+    pub overloaded: Option<String>,
     /// Deliveries expected: published × connected.
     pub expected: u64,
     /// Measured messages received by all clients.
