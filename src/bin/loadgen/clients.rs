@@ -1,6 +1,6 @@
 //! The simulated clients: one task each, speaking SSE (raw HTTP/1.1 + `wire::sse::Parser`),
-//! WebSocket (tokio-tungstenite) or long-polling (`wire::batch`), against tickstream or
-//! against a foreign server such as Nchan.
+//! WebSocket (raw frames, see [`crate::ws`]) or long-polling (`wire::batch`), against
+//! tickstream or against a peer such as Nchan.
 //!
 //! What a client measures comes from the publisher's marker inside each message
 //! (`lg#SEQ@MICROS#`, see [`crate::publish`]): the publish → receive latency, and gaps or
@@ -14,7 +14,7 @@
 
 use crate::http::{self, bad, Conn};
 use crate::stats::Stats;
-use futures_util::StreamExt;
+use crate::ws;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering::Relaxed;
@@ -24,7 +24,6 @@ use tickstream::wire::batch::decode_batch;
 use tickstream::wire::sse::{Item, Parser};
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 /// How long a connection attempt (connect + response head) may take.
@@ -196,34 +195,28 @@ async fn open_unguarded(shared: &Shared, source: IpAddr) -> Result<Conn, Failure
 
 async fn ws(shared: &Shared, source: IpAddr, tracker: &mut Tracker) -> Result<(), Failure> {
     let permit = shared.gate.acquire().await;
-    let stream = timeout(CONNECT_PATIENCE, http::connect(source, shared.addr))
-        .await
-        .map_err(|_| Failure::Connect(bad("connect timed out")))?
-        .map_err(Failure::Connect)?;
-    let url = format!("ws://{}{}", shared.host, shared.path);
-    let (mut socket, _) = timeout(
-        CONNECT_PATIENCE,
-        tokio_tungstenite::client_async(url.as_str(), stream),
-    )
+    let mut conn = open_unguarded(shared, source).await?;
+    let request = ws::upgrade_request(&shared.host, &shared.path);
+    let head = timeout(CONNECT_PATIENCE, async {
+        conn.send(&request).await?;
+        conn.read_head().await
+    })
     .await
     .map_err(|_| Failure::Connect(bad("no handshake in time")))?
-    .map_err(|err| Failure::Connect(io::Error::other(err)))?;
+    .map_err(Failure::Connect)?;
+    if head.status != 101 {
+        return Err(Failure::Connect(bad(format!("status {}", head.status))));
+    }
     drop(permit);
     let _connected = Connected::new(&shared.stats);
-    while let Some(message) = socket.next().await {
-        match message.map_err(|err| Failure::Stream(io::Error::other(err)))? {
-            Message::Text(text) => {
-                if is_reset(text.as_bytes()) {
-                    Stats::add(&shared.stats.resets, 1);
-                }
-                tracker.message(shared, text.as_bytes());
-            }
-            Message::Binary(data) => tracker.message(shared, &data),
-            Message::Close(_) => break,
-            _ => {} // pings are answered by tungstenite itself
+    ws::read_messages(&mut conn, |message| {
+        if is_reset(message) {
+            Stats::add(&shared.stats.resets, 1);
         }
-    }
-    Ok(())
+        tracker.message(shared, message);
+    })
+    .await
+    .map_err(Failure::Stream)
 }
 
 async fn poll(shared: &Shared, source: IpAddr, tracker: &mut Tracker) -> Result<(), Failure> {

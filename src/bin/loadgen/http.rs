@@ -76,8 +76,18 @@ impl<S: AsyncRead + Unpin> Conn<S> {
         }
     }
 
+    /// What has been read and not yet used.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Marks the first `n` buffered bytes as used.
+    pub fn consume(&mut self, n: usize) {
+        self.buf.advance(n);
+    }
+
     /// Reads more bytes into the buffer; an error at end of stream.
-    async fn fill(&mut self) -> io::Result<()> {
+    pub async fn fill(&mut self) -> io::Result<()> {
         self.buf.reserve(READ_CHUNK);
         let n = self.stream.read_buf(&mut self.buf).await?;
         if n == 0 {

@@ -23,6 +23,7 @@ mod publish;
 mod report;
 mod result;
 mod stats;
+mod ws;
 
 use clap::{Args, Parser, Subcommand};
 use clients::{Shared, TransportKind};

@@ -123,20 +123,25 @@ impl Publisher {
         // The reader learns of each request before it is written, so it knows how many
         // replies to wait for; the channel closing means no more will come.
         let (written, mut to_read) = mpsc::unbounded_channel::<u64>();
+        // Shared with the reader, so that what it counted stands even if it is given up on.
+        let acknowledged = Arc::new(AtomicU64::new(0));
+        let last_ack_micros = Arc::new(AtomicU64::new(0));
         let reader = {
             let (window, broken) = (window.clone(), broken.clone());
+            let (acknowledged, last_ack_micros) = (acknowledged.clone(), last_ack_micros.clone());
             tokio::spawn(async move {
                 let mut conn = Conn::new(read);
-                let mut acknowledged = Sent::default();
+                let mut refused = 0;
                 while let Some(seq) = to_read.recv().await {
                     match read_reply(&mut conn).await {
                         Ok(()) => {
-                            acknowledged.published += 1;
-                            acknowledged.last_ack = start.elapsed();
+                            acknowledged.fetch_add(1, Ordering::Relaxed);
+                            last_ack_micros
+                                .store(start.elapsed().as_micros() as u64, Ordering::Relaxed);
                         }
                         Err(err) => {
-                            acknowledged.errors += 1;
-                            if acknowledged.errors <= 3 {
+                            refused += 1;
+                            if refused <= 3 {
                                 eprintln!("loadgen: publish {seq} failed: {err}");
                             }
                             if err.kind() != io::ErrorKind::InvalidInput {
@@ -149,7 +154,6 @@ impl Publisher {
                     }
                     window.add_permits(1);
                 }
-                acknowledged
             })
         };
         for seq in 1..=schedule.count {
@@ -185,17 +189,19 @@ impl Publisher {
         }
         drop(written);
         let left = schedule.deadline.saturating_sub(start.elapsed()) + Duration::from_secs(1);
-        let mut sent = match tokio::time::timeout(left, reader).await {
-            Ok(Ok(acknowledged)) => acknowledged,
-            _ => {
-                eprintln!("loadgen: the publisher stopped waiting for replies");
-                Sent::default()
-            }
-        };
-        // Unsent, refused and unanswered alike: whatever was not acknowledged.
-        sent.errors = schedule.count - sent.published;
-        sent.peak_in_flight = peak.load(Ordering::Relaxed);
-        sent
+        let mut reader = reader;
+        if tokio::time::timeout(left, &mut reader).await.is_err() {
+            eprintln!("loadgen: the publisher stopped waiting for replies at its deadline");
+            reader.abort();
+        }
+        let published = acknowledged.load(Ordering::Relaxed);
+        Sent {
+            published,
+            // Unsent, refused and unanswered alike: whatever was not acknowledged.
+            errors: schedule.count - published,
+            peak_in_flight: peak.load(Ordering::Relaxed),
+            last_ack: Duration::from_micros(last_ack_micros.load(Ordering::Relaxed)),
+        }
     }
 
     /// The request that publishes message `seq`, stamped `micros`.

@@ -232,7 +232,7 @@ const METHOD: &str = "## How it is measured\n\n\
 - **Clients.** `loadgen run` opens N clients of one transport, bound to 127.0.0.1–127.0.0.4 \
   before connecting (each source address has its own ephemeral ports), 200 connecting at a \
   time. SSE is read with raw HTTP/1.1 and `wire::sse::Parser`; WebSocket with \
-  tokio-tungstenite; long-poll with `wire::batch`. Server and load generator are separate \
+  raw frames read in place (`src/bin/loadgen/ws.rs`); long-poll with `wire::batch`. Server and load generator are separate \
   processes, each with its open-files limit raised to the hard limit; *Machine* says \
   whether they were pinned to separate cores.\n\
 - **Figures.** *published msg/s*: acknowledged messages ÷ time until the last \
