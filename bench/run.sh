@@ -285,6 +285,7 @@ else
     say "profile: skipped (perf unavailable or BENCH_PROFILE=0)"
 fi
 
+echo "- The run took $(((SECONDS - started + 30) / 60)) min of measuring" >>"$OUT/machine.md"
 ./target/release/loadgen report --results "$RESULTS" --machine "$OUT/machine.md" \
     --notes bench/notes.md "${profile_args[@]}" --out "$REPORT" \
     --curve "${REPORT%.md}.svg" --curve-rate "$CURVE_RATE"
