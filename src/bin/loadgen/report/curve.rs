@@ -1,5 +1,5 @@
-//! The curve of BENCHMARKS.md: p99 latency (log scale) and server CPU per delivery against
-//! the number of clients, one line per server and transport, drawn as a standalone SVG from
+//! The curve of BENCHMARKS.md: p99 latency and server CPU per delivery (both on log scales,
+//! as the servers differ by orders of magnitude) against the number of clients, one line per server and transport, drawn as a standalone SVG from
 //! the same results as the tables.
 //!
 //! Invariant: only measured points are drawn (a series needs two cells at the rate), and an
@@ -80,7 +80,10 @@ pub fn draw(rows: &[RunResult], rate: f64) -> String {
         p99.iter().copied().fold(f64::MAX, f64::min).max(0.1),
         p99.iter().copied().fold(0.0, f64::max).max(1.0),
     );
-    let cpu_max = nice_ceiling(cpu.iter().copied().fold(0.0, f64::max).max(1.0));
+    let cpu_axis = LogAxis::decades(
+        cpu.iter().copied().fold(f64::MAX, f64::min).max(0.1),
+        cpu.iter().copied().fold(0.0, f64::max).max(1.0),
+    );
     let panels = [
         Panel {
             left: MARGIN_L,
@@ -91,9 +94,9 @@ pub fn draw(rows: &[RunResult], rate: f64) -> String {
         },
         Panel {
             left: MARGIN_L * 2.0 + PANEL_W + GAP - MARGIN_L,
-            title: format!("server CPU µs per delivery, {rate} msg/s"),
-            y: Box::new(move |v| v / cpu_max),
-            ticks: (0..=4).map(|i| cpu_max * f64::from(i) / 4.0).collect(),
+            title: format!("server CPU µs per delivery (log scale), {rate} msg/s"),
+            y: Box::new(move |v| cpu_axis.at(v)),
+            ticks: cpu_axis.ticks(),
             value: |row: &RunResult| row.server_cpu_us_per_delivery,
         },
     ];
@@ -169,16 +172,6 @@ impl LogAxis {
         }
         ticks
     }
-}
-
-/// The next 1, 2 or 5 × 10ⁿ at or above `value`.
-fn nice_ceiling(value: f64) -> f64 {
-    let decade = 10f64.powf(value.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * decade)
-        .find(|nice| *nice >= value)
-        .unwrap_or(10.0 * decade)
 }
 
 struct Panel {
