@@ -45,7 +45,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -64,6 +64,25 @@ pub struct Timeouts {
 /// hyper's default is ~400 KiB; no client of ours sends more than a few KiB, and nginx
 /// itself stops at 32 KiB by default.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Connections the kernel holds for us before `accept` takes them. Thousands of viewers
+/// reconnect at once after a restart or the instructor's "disconnect everyone": with tokio's
+/// default of 1,024 the queue overflowed, and a client whose handshake was dropped from it
+/// could be reset before its first response byte. The kernel caps it at
+/// `net.core.somaxconn` (4,096 on current Linux).
+const LISTEN_BACKLOG: u32 = 4_096;
+
+/// Listens on `addr` with room for a burst of reconnects (see [`LISTEN_BACKLOG`]).
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As `TcpListener::bind` does: a restarted server may reuse its port at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// Idle time before the first TCP keep-alive probe, and between probes.
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);

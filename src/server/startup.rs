@@ -291,9 +291,7 @@ impl Server {
     /// cancelled; the tasks that feed the hub run beside it.
     pub async fn start(assembled: Assembled, addr: SocketAddr) -> Result<Server, StartError> {
         let Assembled { state, feeder } = assembled;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })?;
+        let listener = listen::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
