@@ -228,7 +228,9 @@ mkdir -p "$OUT"
         echo "- Pinning: none; server and load generator share every core (BENCH_PIN=1 separates them)"
     fi
     dirty=""
-    [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=" with uncommitted changes"
+    # The code measured (src, tests, bench, the manifests); BENCHMARKS.md and docs do not count.
+    [ -n "$(git status --porcelain --untracked-files=no -- src tests bench Cargo.toml Cargo.lock Leptos.toml 2>/dev/null)" ] &&
+        dirty=" with uncommitted changes"
     echo "- Code: commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$dirty"
 } >"$OUT/machine.md"
 
