@@ -21,9 +21,19 @@ ARGS ?=
 setup:
 	bash scripts/setup.sh
 
-## Build the release server and browser bundle.
+## Build the release server and browser bundle, only when a source changed since the last
+## build, an output is missing, or another command (`make bench`'s plain cargo build) rebuilt
+## the server since: `make run` after `make test` starts at once.
+BUILD_INPUTS := $(shell find src style public -type f) Cargo.toml Cargo.lock Leptos.toml
+BUILD_STAMP := target/release/.leptos-build
 build: setup
+	@if [ ! -x target/release/tickstream ] || [ ! -f target/site/pkg/tickstream.wasm ] || \
+		[ target/release/tickstream -nt $(BUILD_STAMP) ]; then rm -f $(BUILD_STAMP); fi
+	@$(MAKE) --no-print-directory $(BUILD_STAMP)
+
+$(BUILD_STAMP): $(BUILD_INPUTS)
 	cargo leptos build --release
+	touch $@
 
 ## Build, then serve the market on http://$(ADDR).
 run: build
@@ -57,7 +67,8 @@ e2e:
 lab-report: setup build
 	cd end2end && npx playwright test --config report/playwright.config.ts
 
-## The benchmark matrix (tickstream vs Nchan, SSE and WebSocket, 1k and 10k clients) → BENCHMARKS.md.
+## The benchmark matrix (tickstream against Nchan with 1 and 2 workers and sse-starlette; SSE and
+## WebSocket; 1k to 10k clients; open-loop) → BENCHMARKS.md and its curve, BENCHMARKS.svg.
 bench:
 	bash bench/run.sh
 
@@ -66,17 +77,25 @@ bench:
 fuzz:
 	bash scripts/fuzz.sh
 
+# What a measurement's "commit" stamp vouches for (make soak, bench/run.sh).
+MEASURED_CODE := src tests bench Cargo.toml Cargo.lock Leptos.toml
+
 ## The soak: SOAK_CLIENTS (2000) clients over SSE, WebSocket and long-poll with churn and
 ## forced disconnects for SOAK_SECS (600) seconds; no gaps, memory back near its baseline.
-## A soak that passes rewrites BENCHMARKS.md's `## Soak` section from its own figures.
+## Pass or fail, it rewrites BENCHMARKS.md's `## Soak` section from its own figures and
+## verdict, then fails if the soak did.
 soak:
 	mkdir -p bench/out; rm -f bench/out/soak.md
 	ulimit -n 20000 2>/dev/null || true; \
 	SOAK_REPORT=$(CURDIR)/bench/out/soak.md \
-	SOAK_STAMP="$$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD)" \
-	cargo test --release --features ssr --test it soak::soak -- --ignored --exact --nocapture
-	sed -i '/^## Soak$$/,$$d' BENCHMARKS.md
-	cat bench/out/soak.md >> BENCHMARKS.md
+	SOAK_STAMP="$$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD)$$(\
+		git status --porcelain --untracked-files=no -- $(MEASURED_CODE) | grep -q . && \
+		echo ' with uncommitted changes')" \
+	cargo test --release --features ssr --test it soak::soak -- --ignored --exact --nocapture \
+		|| status=$$?; \
+	if [ -f bench/out/soak.md ]; then \
+		sed -i '/^## Soak$$/,$$d' BENCHMARKS.md; cat bench/out/soak.md >> BENCHMARKS.md; fi; \
+	exit $${status:-0}
 
 clean:
 	cargo clean
