@@ -126,7 +126,7 @@ impl Publisher {
         // Shared with the reader, so that what it counted stands even if it is given up on.
         let acknowledged = Arc::new(AtomicU64::new(0));
         let last_ack_micros = Arc::new(AtomicU64::new(0));
-        let reader = {
+        let mut reader = {
             let (window, broken) = (window.clone(), broken.clone());
             let (acknowledged, last_ack_micros) = (acknowledged.clone(), last_ack_micros.clone());
             tokio::spawn(async move {
@@ -189,7 +189,6 @@ impl Publisher {
         }
         drop(written);
         let left = schedule.deadline.saturating_sub(start.elapsed()) + Duration::from_secs(1);
-        let mut reader = reader;
         if tokio::time::timeout(left, &mut reader).await.is_err() {
             eprintln!("loadgen: the publisher stopped waiting for replies at its deadline");
             reader.abort();

@@ -360,9 +360,14 @@ fn status(row: &RunResult) -> String {
         .map_or_else(|| "ok".to_owned(), |why| format!("**overloaded**: {why}"))
 }
 
+/// The same load (clients, rate), whatever the transport.
+fn same_load(a: &RunResult, b: &RunResult) -> bool {
+    a.clients == b.clients && a.rate == b.rate
+}
+
 /// The same cell (transport, clients, rate) of another run.
 fn same_cell(a: &RunResult, b: &RunResult) -> bool {
-    a.transport == b.transport && a.clients == b.clients && a.rate == b.rate
+    a.transport == b.transport && same_load(a, b)
 }
 
 fn ratios(md: &mut String, rows: &[RunResult]) {
@@ -431,9 +436,9 @@ fn ws_against_sse(md: &mut String, rows: &[RunResult]) {
     let mut lines = String::new();
     for ws in rows_of(rows, ServerKind::Tickstream).filter(|row| row.transport == TransportKind::Ws)
     {
-        let Some(sse) = rows_of(rows, ServerKind::Tickstream).find(|row| {
-            row.transport == TransportKind::Sse && row.clients == ws.clients && row.rate == ws.rate
-        }) else {
+        let Some(sse) = rows_of(rows, ServerKind::Tickstream)
+            .find(|row| row.transport == TransportKind::Sse && same_load(row, ws))
+        else {
             continue;
         };
         let quotient =
