@@ -48,7 +48,10 @@ test("the chart draws candles and reads out the crosshair", async ({ page }) => 
   if (box) {
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.4);
   }
-  await expect(chart.getByTestId("chart-readout")).toHaveText(/^\d\d:\d\d:\d\d · \d+\.\d{2}$/);
+  // In candle mode the readout is the candle's OHLC and volume (chart.spec.ts has more).
+  await expect(chart.getByTestId("chart-readout")).toHaveText(
+    /^\d\d:\d\d:\d\d · O \d+\.\d{2} H \d+\.\d{2} L \d+\.\d{2} C \d+\.\d{2} · V \d{1,3}(,\d{3})*$/,
+  );
 });
 
 test("a published headline appears and its chip selects its symbol", async ({ page, request }) => {
