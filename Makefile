@@ -15,7 +15,7 @@ endif
 ADDR ?= 127.0.0.1:3000
 ARGS ?=
 
-.PHONY: setup run dev build test lint fmt clippy rust-test e2e lab-report bench fuzz soak clean
+.PHONY: setup run dev build test lint fmt clippy rust-test e2e lab-report page-weight bench fuzz soak clean
 
 ## Install every tool the project needs (idempotent).
 setup:
@@ -27,12 +27,15 @@ setup:
 BUILD_INPUTS := $(shell find src style public -type f) Cargo.toml Cargo.lock Leptos.toml
 BUILD_STAMP := target/release/.leptos-build
 build: setup
-	@if [ ! -x target/release/tickstream ] || [ ! -f target/site/pkg/tickstream.wasm ] || \
+	@if [ ! -x target/release/tickstream ] || [ ! -f target/hash.txt ] || \
 		[ target/release/tickstream -nt $(BUILD_STAMP) ]; then rm -f $(BUILD_STAMP); fi
 	@$(MAKE) --no-print-directory $(BUILD_STAMP)
 
+# --split cuts the lazy routes (src/ui/app.rs) out of the wasm every visitor downloads first;
+# --precompress writes a .br and a .gz beside every static file, served to browsers that
+# accept them. Neither can be set in Cargo.toml.
 $(BUILD_STAMP): $(BUILD_INPUTS)
-	cargo leptos build --release
+	cargo leptos build --release --split --precompress
 	touch $@
 
 ## Build, then serve the market on http://$(ADDR).
@@ -65,7 +68,12 @@ e2e:
 ## The transport lab for LAB_SECONDS (60) in headless Chromium: prints its table and writes it
 ## into the README (between the lab-report markers).
 lab-report: setup build
-	cd end2end && npx playwright test --config report/playwright.config.ts
+	cd end2end && npx playwright test --config report/playwright.config.ts lab-report
+
+## The market page's weight in headless Chromium (first and second visit, loopback and a
+## throttled fast 3G link) and the wasm modules' sizes: printed and written into the README.
+page-weight: setup build
+	cd end2end && npx playwright test --config report/playwright.config.ts page-weight
 
 ## The benchmark matrix (tickstream against Nchan with 1 and 2 workers and sse-starlette; SSE and
 ## WebSocket; 1k to 10k clients; open-loop) → BENCHMARKS.md and its curve, BENCHMARKS.svg.

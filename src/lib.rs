@@ -30,17 +30,32 @@ pub mod server;
 
 /// The browser's entry point: attaches the server-rendered page to the reactive app, starts
 /// the live feed, then marks `<body data-hydrated>` so tests know clicks will land.
+///
+/// Hydration is asynchronous: a page served at a lazy route (src/ui/app.rs) waits for its
+/// route's module before it can attach, so the mark comes when hydration has finished.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(|| {
-        leptos::prelude::provide_context(client::live_feed());
-        leptos::prelude::provide_context(client::admin::admin_api());
-        leptos::prelude::provide_context(client::explain::explain_api());
-        leptos::prelude::provide_context(client::lesson::listener_lesson());
-        leptos::prelude::provide_context(client::connections::connection_lab());
-        leptos::prelude::view! { <ui::App/> }
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document()
+            .body()
+            .expect("a served page has a body");
+        let owner = leptos::mount::hydrate_from_async(body, app).await;
+        // The app lives as long as the page.
+        owner.forget();
+        client::mark_hydrated();
     });
-    client::mark_hydrated();
+}
+
+/// The app with the browser's services provided: the live feed, the admin, explain, lesson
+/// and connection-lab APIs.
+#[cfg(feature = "hydrate")]
+fn app() -> impl leptos::prelude::IntoView {
+    leptos::prelude::provide_context(client::live_feed());
+    leptos::prelude::provide_context(client::admin::admin_api());
+    leptos::prelude::provide_context(client::explain::explain_api());
+    leptos::prelude::provide_context(client::lesson::listener_lesson());
+    leptos::prelude::provide_context(client::connections::connection_lab());
+    leptos::prelude::view! { <ui::App/> }
 }

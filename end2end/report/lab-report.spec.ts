@@ -1,15 +1,12 @@
 import { expect, test } from "@playwright/test";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { LabPage, TRANSPORTS } from "../pages/lab-page";
 import { ROOT, Tickstream } from "../support/processes";
+import { spliceReadme } from "../support/readme";
 
 // The README's lab table, measured: all four transports side by side for SECONDS at the
 // market's default rate, in headless Chromium, on a fresh server with default settings.
 const SECONDS = Number(process.env.LAB_SECONDS ?? 60);
-const BEGIN = "<!-- lab-report:begin -->";
-const END = "<!-- lab-report:end -->";
 
 test("the transport lab, measured", async ({ page }) => {
   const server = await Tickstream.start([]);
@@ -52,12 +49,7 @@ test("the transport lab, measured", async ({ page }) => {
       ...rows,
     ].join("\n");
     console.log(`\n${table}\n`);
-    const readme = join(ROOT, "README.md");
-    const text = readFileSync(readme, "utf8");
-    const begin = text.indexOf(BEGIN);
-    const end = text.indexOf(END);
-    if (begin < 0 || end < begin) throw new Error(`README.md has no ${BEGIN} … ${END} markers`);
-    writeFileSync(readme, `${text.slice(0, begin + BEGIN.length)}\n${table}\n${text.slice(end)}`);
+    spliceReadme("lab-report", table);
   } finally {
     await server.stop();
   }

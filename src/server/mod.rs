@@ -15,7 +15,7 @@
 //!
 //! 1. settings and leaf services: [`config`], [`clock`], [`error`], [`body`], [`metrics`],
 //!    [`headers`], [`shutdown`], [`link`], [`view`], [`translate`], [`analyst`], [`meter`],
-//!    [`tls`], [`parse_errors`], [`listen`], [`faults`], [`origin`];
+//!    [`tls`], [`parse_errors`], [`listen`], [`faults`], [`origin`], [`assets`];
 //! 2. the stream: [`bus`], [`hub`], [`limits`], [`driver`], [`redis`];
 //! 3. the shared state of a running server: [`state`];
 //! 4. the handlers: [`transport`], [`admin`], [`explain`], then [`routes`];
@@ -27,6 +27,7 @@
 
 pub mod admin;
 pub mod analyst;
+pub mod assets;
 pub mod body;
 pub mod bus;
 pub mod clock;

@@ -1,11 +1,13 @@
 //! The HTTP surface: which path is served by what. [`app`] builds the whole router from the
 //! shared state, so tests can serve exactly what production serves.
 //!
-//! Around every route: the security headers and page CSP ([`headers`]), the body cap
+//! Pages, JSON and static files are compressed and given a `Cache-Control` ([`assets`]); the
+//! transports are not. Around every route: the security headers and page CSP ([`headers`]), the body cap
 //! ([`limits::limit_body`]), CORS when origins are configured, and a request log that names
 //! method, path and status only — never headers, so the admin token cannot reach it.
 
 use super::admin;
+use super::assets;
 use super::clock;
 use super::error::{self, ApiError};
 use super::explain;
@@ -28,6 +30,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 /// The whole application: every route and every layer around them.
@@ -44,9 +47,10 @@ pub fn app(state: AppState) -> Router {
         provide_context(policy);
     };
     let not_found_context = headers::provide_page_nonce;
-    let router = Router::new()
+    // Everything but the transports: compressed on the fly when the client accepts it
+    // (static files come precompressed, and keep their own encoding).
+    let documents = Router::new()
         .merge(admin::routes(state.config.admin_token.clone()))
-        .merge(transport::routes())
         .route(SNAPSHOT_PATH, get(snapshot))
         .route(&format!("{USAGE_PATH}/{{client}}"), get(usage))
         .route(TIME_PATH, get(time))
@@ -61,6 +65,14 @@ pub fn app(state: AppState) -> Router {
             AppState,
             _,
         >(not_found_context, shell))
+        .layer(middleware::from_fn(assets::cache_policy))
+        .layer(CompressionLayer::new());
+    // The transports are never compressed: an event stream must reach the client event by
+    // event (a compressor holds bytes back until it has enough), and SSE, WebSocket and
+    // polling carry the same bytes so that the lab compares framing and headers alone.
+    let router = Router::new()
+        .merge(transport::routes())
+        .merge(documents)
         .layer(middleware::from_fn_with_state(
             MaxBody(state.config.max_body_bytes),
             limits::limit_body,

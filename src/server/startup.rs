@@ -87,7 +87,11 @@ pub enum StartError {
 pub fn leptos_options(config: &Config) -> Result<LeptosOptions, StartError> {
     let path = config.leptos_config.display().to_string();
     leptos::config::get_config_from_file(&config.leptos_config)
-        .map(|conf| conf.leptos_options)
+        .map(|conf| {
+            let mut options = conf.leptos_options;
+            super::assets::locate_hash_file(&mut options);
+            options
+        })
         .map_err(|err| StartError::Leptos {
             path,
             message: err.to_string(),

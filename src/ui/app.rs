@@ -1,4 +1,9 @@
 //! The HTML shell and the root component with its routes.
+//!
+//! Only the market (`/`) is in the WebAssembly every visitor downloads first. The lab, the
+//! lessons and the connections page are lazy routes: `cargo leptos build --split` cuts each
+//! into a module of its own, fetched when the route is first visited (and, on a page served
+//! at that route, before it hydrates). The server renders all four the same way.
 
 use super::connections::ConnectionsPage;
 use super::lab::LabPage;
@@ -6,9 +11,9 @@ use super::lessons::LessonsPage;
 use super::market_page::MarketPage;
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{lazy_route, Lazy, LazyRoute, StaticSegment};
 
 /// The `<meta>` that tells the browser client how long a hidden tab keeps its stream.
 pub const HIDDEN_GRACE_META: &str = "tickstream-hidden-grace-ms";
@@ -36,6 +41,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // Before anything paints: the theme the user chose last time. The nonce is
                 // the one the page's Content-Security-Policy names (src/server/headers.rs).
                 <script nonce=use_nonce() inner_html=super::theme::APPLY_STORED_THEME></script>
+                // The stylesheet under its content-hashed name (src/server/assets.rs).
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -51,17 +58,58 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/tickstream.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Meta name="description" content="A live simulated stock market, streamed over Server-Sent Events"/>
         <Title text="tickstream — live market"/>
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=StaticSegment("") view=MarketPage/>
-                <Route path=StaticSegment("lab") view=LabPage/>
-                <Route path=StaticSegment("lessons") view=LessonsPage/>
-                <Route path=StaticSegment("connections") view=ConnectionsPage/>
+                <Route path=StaticSegment("lab") view={Lazy::<LabRoute>::new()}/>
+                <Route path=StaticSegment("lessons") view={Lazy::<LessonsRoute>::new()}/>
+                <Route path=StaticSegment("connections") view={Lazy::<ConnectionsRoute>::new()}/>
             </Routes>
         </Router>
+    }
+}
+
+/// `/lab`, loaded on first visit.
+struct LabRoute;
+
+#[lazy_route]
+impl LazyRoute for LabRoute {
+    fn data() -> Self {
+        LabRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LabPage/> }.into_any()
+    }
+}
+
+/// `/lessons`, loaded on first visit.
+struct LessonsRoute;
+
+#[lazy_route]
+impl LazyRoute for LessonsRoute {
+    fn data() -> Self {
+        LessonsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LessonsPage/> }.into_any()
+    }
+}
+
+/// `/connections`, loaded on first visit.
+struct ConnectionsRoute;
+
+#[lazy_route]
+impl LazyRoute for ConnectionsRoute {
+    fn data() -> Self {
+        ConnectionsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <ConnectionsPage/> }.into_any()
     }
 }
