@@ -49,7 +49,7 @@ pub fn hydrate() {
 }
 
 /// The app with the browser's services provided: the live feed, the admin, explain, lesson
-/// and connection-lab APIs.
+/// and connection-lab APIs, and the price alerts' storage and notifications.
 #[cfg(feature = "hydrate")]
 fn app() -> impl leptos::prelude::IntoView {
     leptos::prelude::provide_context(client::live_feed());
@@ -57,5 +57,6 @@ fn app() -> impl leptos::prelude::IntoView {
     leptos::prelude::provide_context(client::explain::explain_api());
     leptos::prelude::provide_context(client::lesson::listener_lesson());
     leptos::prelude::provide_context(client::connections::connection_lab());
+    leptos::prelude::provide_context(client::alerts::alerts_api());
     leptos::prelude::view! { <ui::App/> }
 }

@@ -17,6 +17,7 @@
 //! Lock carries it and hands its events to the others over a `BroadcastChannel`.
 
 pub mod admin;
+pub mod alerts;
 mod backoff;
 pub mod clock;
 pub mod connections;

@@ -4,6 +4,8 @@
 //! transport named in the URL (`?transport=ws`, SSE by default), on a stream of its own or,
 //! with `?share=1`, on one stream shared by the browser's tabs.
 
+use super::alerts::panel::AlertsPanel;
+use super::alerts::toasts::AlertToasts;
 use super::announcement::AnnouncementBanner;
 use super::chart::Chart;
 use super::feed::{FeedHandle, FeedRequest, LiveFeed, TransportKind};
@@ -73,10 +75,12 @@ pub fn MarketPage() -> impl IntoView {
             <AnnouncementBanner/>
             <main class="market">
                 <Watchlist/>
+                <AlertsPanel/>
                 <Chart/>
                 <NewsFeed/>
             </main>
             <InstructorPanel/>
+            <AlertToasts/>
         </div>
     }
 }

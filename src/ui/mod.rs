@@ -4,6 +4,7 @@
 //! which transport is live: the browser build provides a [`feed::LiveFeed`] that keeps the
 //! store up to date, and the server build provides none (it renders the snapshot as is).
 
+pub mod alerts;
 pub mod announcement;
 pub mod app;
 pub mod chart;

@@ -5,8 +5,10 @@
 //! signal per symbol quote, one version number for all price history — so 200 events a
 //! second cost 60 renders, not 200. The store ignores an event it has already applied
 //! (same epoch, sequence not newer), so a transport that replays a little too much never
-//! shows a point twice.
+//! shows a point twice. Price alerts ([`super::alerts`]) are the exception to the frames:
+//! each trade is handed to the alert book as it is applied, so none is skipped.
 
+use super::alerts::AlertBook;
 use super::feed::{ConnectionState, FeedEvent, Latency, ShareRole, TransportKind};
 use super::history::History;
 use crate::wire::custom::ANNOUNCEMENT;
@@ -70,6 +72,8 @@ pub struct MarketStore {
     pub latency: RwSignal<Option<Latency>>,
     /// The latest `announcement` published, until dismissed.
     pub announcement: RwSignal<Option<Announcement>>,
+    /// This browser's price alerts, checked against every trade as it is applied.
+    pub alerts: AlertBook,
     /// Quotes that arrived since the last frame, waiting to be shown.
     pending: StoredValue<Pending>,
 }
@@ -102,6 +106,7 @@ impl MarketStore {
             resets: RwSignal::new(0),
             latency: RwSignal::new(None),
             announcement: RwSignal::new(None),
+            alerts: AlertBook::from_context(),
             pending: StoredValue::new(Pending::default()),
         };
         if let Some(snapshot) = snapshot {
@@ -157,6 +162,9 @@ impl MarketStore {
         match envelope.payload {
             Payload::Snapshot(snapshot) => self.load(snapshot),
             Payload::Tick(tick) => {
+                // Per event, not per frame: a crossing that reverses within a frame counts.
+                self.alerts
+                    .on_trade(&tick.symbol, tick.quote.last, envelope.ts);
                 let point = Point {
                     ts: envelope.ts,
                     price: tick.quote.last,
@@ -243,6 +251,12 @@ impl MarketStore {
                     .zip(&snapshot.symbols)
                     .all(|(row, state)| row.symbol == state.symbol)
         });
+        self.alerts.on_snapshot(
+            snapshot
+                .symbols
+                .iter()
+                .map(|s| (s.symbol.as_str(), s.quote.last)),
+        );
         self.history.update_value(|history| {
             history.load(
                 snapshot

@@ -1,8 +1,10 @@
 //! The watchlist: one row per symbol with last price, change and percent change from the
 //! open (with ▲/▼, never colour alone), the day's range and a sparkline. A row flashes
 //! when its price moves (not for people who ask for reduced motion: see the stylesheet)
-//! and selects its symbol for the chart when clicked or activated from the keyboard.
+//! and selects its symbol for the chart when clicked or activated from the keyboard. Its
+//! bell sets a price alert (see [`super::alerts`]).
 
+use super::alerts::form::{AlertButton, AlertFormRow};
 use super::format;
 use super::sparkline::Sparkline;
 use super::store::{MarketStore, SymbolRow};
@@ -57,6 +59,7 @@ fn WatchlistRow(row: SymbolRow) -> impl IntoView {
         }
     });
     let symbol = row.symbol.clone();
+    let bell = NodeRef::new();
     let selected = {
         let symbol = symbol.clone();
         move || {
@@ -90,6 +93,7 @@ fn WatchlistRow(row: SymbolRow) -> impl IntoView {
         >
             <th scope="row" class="symbol">
                 {row.symbol.clone()}
+                <AlertButton symbol=symbol.clone() button=bell/>
                 <span class="name">{row.name.clone()}</span>
             </th>
             <td class="num last" data-testid="last">{move || format::price(quote.with(|q| q.last))}</td>
@@ -105,5 +109,6 @@ fn WatchlistRow(row: SymbolRow) -> impl IntoView {
             </td>
             <td class="spark"><Sparkline symbol=symbol.clone()/></td>
         </tr>
+        <AlertFormRow symbol quote button=bell/>
     }
 }
