@@ -29,6 +29,8 @@ pub fn MarketPage() -> impl IntoView {
     let snapshot = SharedValue::new(use_context::<Snapshot>).into_inner();
     let store = MarketStore::new(snapshot);
     provide_context(store);
+    // The alerts' own components reach the book alone, never the rest of the store.
+    provide_context(store.alerts);
     let query = use_query_map();
     let chosen = move || {
         query

@@ -8,7 +8,7 @@
 //! shows a point twice. Price alerts ([`super::alerts`]) are the exception to the frames:
 //! each trade is handed to the alert book as it is applied, so none is skipped.
 
-use super::alerts::AlertBook;
+use super::alerts::book::AlertBook;
 use super::feed::{ConnectionState, FeedEvent, Latency, ShareRole, TransportKind};
 use super::history::History;
 use crate::wire::custom::ANNOUNCEMENT;

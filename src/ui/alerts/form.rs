@@ -6,10 +6,10 @@
 //! symbol and cancel the button's own activation), and the form sits in a row of its own,
 //! outside the symbol row. Only a price [`parse_price`] accepts is ever set.
 
+use super::book::AlertBook;
 use super::entry::parse_price;
 use super::model::Direction;
 use crate::ui::format;
-use crate::ui::store::MarketStore;
 use crate::wire::Quote;
 use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::html;
@@ -22,7 +22,7 @@ const COLUMNS: &str = "6";
 /// has armed alerts.
 #[component]
 pub fn AlertButton(symbol: String, button: NodeRef<html::Button>) -> impl IntoView {
-    let book = expect_context::<MarketStore>().alerts;
+    let book = expect_context::<AlertBook>();
     let open = {
         let symbol = symbol.clone();
         move || book.editing.with(|e| e.as_deref() == Some(symbol.as_str()))
@@ -81,7 +81,7 @@ pub fn AlertFormRow(
     quote: RwSignal<Quote>,
     button: NodeRef<html::Button>,
 ) -> impl IntoView {
-    let book = expect_context::<MarketStore>().alerts;
+    let book = expect_context::<AlertBook>();
     let open = {
         let symbol = symbol.clone();
         move || book.editing.with(|e| e.as_deref() == Some(symbol.as_str()))
@@ -103,7 +103,7 @@ fn AlertForm(
     quote: RwSignal<Quote>,
     button: NodeRef<html::Button>,
 ) -> impl IntoView {
-    let book = expect_context::<MarketStore>().alerts;
+    let book = expect_context::<AlertBook>();
     let direction = RwSignal::new(Direction::Above);
     let draft = RwSignal::new(format::price(quote.with_untracked(|q| q.last)));
     let error = RwSignal::new(None::<String>);

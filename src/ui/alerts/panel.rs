@@ -8,13 +8,12 @@
 use super::book::{AlertBook, Permission};
 use super::model::{Alert, Direction};
 use crate::ui::format;
-use crate::ui::store::MarketStore;
 use leptos::prelude::*;
 
 /// The list, its empty state and the notifications switch.
 #[component]
 pub fn AlertsPanel() -> impl IntoView {
-    let book = expect_context::<MarketStore>().alerts;
+    let book = expect_context::<AlertBook>();
     view! {
         <section class="alerts" aria-labelledby="alerts-heading">
             <div class="alerts-head">

@@ -6,7 +6,6 @@
 //! nothing, because its alert stays in the list, marked fired.
 
 use super::book::{AlertBook, Toast};
-use crate::ui::store::MarketStore;
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ pub const TOAST_FOR: Duration = Duration::from_secs(10);
 /// The region, at the bottom of the window.
 #[component]
 pub fn AlertToasts() -> impl IntoView {
-    let book = expect_context::<MarketStore>().alerts;
+    let book = expect_context::<AlertBook>();
     view! {
         <div class="alert-toasts" role="status" aria-live="polite" data-testid="alert-toasts">
             <For
