@@ -55,17 +55,27 @@ test("the chart draws candles and reads out the crosshair", async ({ page }) => 
 });
 
 test("a published headline appears and its chip selects its symbol", async ({ page, request }) => {
-  const headline = `Halo Cloud wins a test contract ${Date.now()}`;
-  const response = await request.post("/api/admin/news", {
-    headers: { Authorization: `Bearer ${adminToken}` },
-    data: { headline, symbols: ["HALO"], sentiment: "positive" },
-  });
-  expect(response.status()).toBe(201);
-  const item = page.getByTestId("news-item").filter({ hasText: headline });
-  await expect(item).toBeVisible();
-  await expect(item).toHaveAttribute("data-sentiment", "positive");
-  await expect(page.getByTestId("news-item").first()).toContainText(headline); // newest first
-  await item.getByTestId("news-chip").filter({ hasText: "HALO" }).click();
+  const publish = async (headline: string) => {
+    const response = await request.post("/api/admin/news", {
+      headers: { Authorization: `Bearer ${adminToken}` },
+      data: { headline, symbols: ["HALO"], sentiment: "positive" },
+    });
+    expect(response.status()).toBe(201);
+    const item = page.getByTestId("news-item").filter({ hasText: headline });
+    await expect(item).toBeVisible();
+    return item;
+  };
+  const stamp = Date.now();
+  const earlier = await publish(`Halo Cloud wins a test contract ${stamp}`);
+  await expect(earlier).toHaveAttribute("data-sentiment", "positive");
+  const later = await publish(`Halo Cloud renews the test contract ${stamp}`);
+  // Newest first. The simulator's own headlines may land in between at any moment, so the
+  // order is checked between our two, never against whatever item is on top.
+  const order = await page.getByTestId("news-item").evaluateAll((items) => items.map((li) => li.id));
+  const [earlierId, laterId] = [await earlier.getAttribute("id"), await later.getAttribute("id")];
+  expect(order.indexOf(laterId ?? "")).toBeGreaterThanOrEqual(0);
+  expect(order.indexOf(laterId ?? "")).toBeLessThan(order.indexOf(earlierId ?? ""));
+  await later.getByTestId("news-chip").filter({ hasText: "HALO" }).click();
   await expect(page.getByTestId("chart")).toHaveAttribute("data-symbol", "HALO");
 });
 
