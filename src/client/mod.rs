@@ -15,12 +15,17 @@
 //!
 //! With `?share=1` ([`share`]) the tabs of one origin share one link: the tab holding a Web
 //! Lock carries it and hands its events to the others over a `BroadcastChannel`.
+//!
+//! SSE and polling are in the WebAssembly every page downloads first; fetch-SSE, WebSocket
+//! and sharing come in a module of their own the first time a page asks for one
+//! ([`deferred`]).
 
 pub mod admin;
 pub mod alerts;
 mod backoff;
 pub mod clock;
 pub mod connections;
+mod deferred;
 pub mod event_stream;
 pub mod explain;
 pub mod fetch;
@@ -43,13 +48,24 @@ pub fn live_feed() -> LiveFeed {
 }
 
 fn start(request: FeedRequest, on: Rc<dyn Fn(FeedEvent)>) -> FeedHandle {
-    if request.shared {
-        return share::start(request, on);
+    match first_load_adapter(request.kind) {
+        Some(adapter) if !request.shared => FeedHandle::new(Link::start(adapter, request, on)),
+        _ => deferred::start(request, on),
     }
-    FeedHandle::new(Link::start(make_adapter(request.kind), request, on))
 }
 
-/// A fresh adapter of `kind`.
+/// A fresh adapter of `kind`, if its code is in the first download ([`deferred`]).
+fn first_load_adapter(kind: TransportKind) -> Option<Rc<dyn Adapter>> {
+    match kind {
+        TransportKind::Sse => Some(Rc::new(sse::SseAdapter::default())),
+        TransportKind::LongPoll => Some(Rc::new(poll::PollAdapter::new(poll::Mode::Long))),
+        TransportKind::ShortPoll => Some(Rc::new(poll::PollAdapter::new(poll::Mode::Short))),
+        TransportKind::Fetch | TransportKind::Ws => None,
+    }
+}
+
+/// A fresh adapter of `kind`. Only code in the [`deferred`] module calls it, so the
+/// transports it names travel with that module.
 fn make_adapter(kind: TransportKind) -> Rc<dyn Adapter> {
     match kind {
         TransportKind::Sse => Rc::new(sse::SseAdapter::default()),

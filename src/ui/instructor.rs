@@ -1,12 +1,14 @@
 //! The instructor panel: the admin API (`/api/admin/…`) from the market page, for a workshop
-//! run from the browser. It stays a closed box with one field until a token is entered;
-//! then it offers a headline form, session and scenario buttons, the clock's speed, manual
-//! steps, and "disconnect everyone". The token lives in this tab's `sessionStorage` only.
+//! run from the browser. It stays a closed box, its console loaded the first time it opens
+//! (src/ui/deferred.rs), with one field until a token is entered; then it offers a headline
+//! form, session and scenario buttons, the clock's speed, manual steps, and "disconnect
+//! everyone". The token lives in this tab's `sessionStorage` only.
 //!
 //! The panel never makes requests itself: the browser build provides an [`AdminApi`] (the
 //! same seam as the live feed), and the server renders the panel without one. Requests are
 //! the typed bodies of [`wire::admin`](crate::wire::admin), never hand-written JSON.
 
+use super::deferred::deferred;
 use super::store::MarketStore;
 use crate::wire::admin::{AdminRequest, MarketAction, NewsRequest, SpeedRequest, StepRequest};
 use crate::wire::{Scenario, Sentiment, SessionState};
@@ -73,40 +75,53 @@ impl Console {
     }
 }
 
-/// The panel: a token form until unlocked, then the controls; the last outcome below.
+/// The panel: closed, with nothing inside until first opened; then the console, from a
+/// module of its own (most visitors never open it).
 #[component]
 pub fn InstructorPanel() -> impl IntoView {
+    // `toggle` fires on opening and on closing; the first one is always an opening.
+    let opened = RwSignal::new(false);
+    view! {
+        <details class="instructor" data-testid="instructor-panel" on:toggle=move |_| opened.set(true)>
+            <summary>"Instructor"</summary>
+            // Once there, it stays: a typed draft survives closing the box.
+            <Show when=move || opened.get()>{|| deferred(instructor_console())}</Show>
+        </details>
+    }
+}
+
+/// The console, fetched the first time the panel opens.
+#[lazy]
+fn instructor_console() -> AnyView {
+    view! { <ConsoleBody/> }.into_any()
+}
+
+/// A token form until unlocked, then the controls; the last outcome below.
+#[component]
+fn ConsoleBody() -> impl IntoView {
     let api = use_context::<AdminApi>();
     let console = Console {
         api,
-        token: RwSignal::new(None),
+        token: RwSignal::new(api.and_then(|api| (api.load_token)())),
         result: RwSignal::new(None),
     };
-    Effect::new(move || {
-        if let Some(api) = api {
-            console.token.set((api.load_token)());
-        }
-    });
     view! {
-        <details class="instructor" data-testid="instructor-panel">
-            <summary>"Instructor"</summary>
-            <Show
-                when=move || console.token.get().is_some()
-                fallback=move || view! { <TokenForm console/> }
-            >
-                <HeadlineForm console/>
-                <SessionControls console/>
-                <ClockControls console/>
-            </Show>
-            <p
-                class="instructor-result"
-                role="status"
-                data-testid="instructor-result"
-                data-ok=move || console.result.get().map(|r| r.0.to_string())
-            >
-                {move || console.result.get().map(|r| r.1)}
-            </p>
-        </details>
+        <Show
+            when=move || console.token.get().is_some()
+            fallback=move || view! { <TokenForm console/> }
+        >
+            <HeadlineForm console/>
+            <SessionControls console/>
+            <ClockControls console/>
+        </Show>
+        <p
+            class="instructor-result"
+            role="status"
+            data-testid="instructor-result"
+            data-ok=move || console.result.get().map(|r| r.0.to_string())
+        >
+            {move || console.result.get().map(|r| r.1)}
+        </p>
     }
 }
 

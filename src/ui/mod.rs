@@ -9,6 +9,7 @@ pub mod announcement;
 pub mod app;
 pub mod chart;
 pub mod connections;
+pub mod deferred;
 pub mod explain;
 pub mod feed;
 pub mod format;

@@ -9,6 +9,7 @@
 use super::book::AlertBook;
 use super::entry::parse_price;
 use super::model::Direction;
+use crate::ui::deferred::deferred;
 use crate::ui::format;
 use crate::wire::Quote;
 use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
@@ -90,11 +91,20 @@ pub fn AlertFormRow(
         <Show when=open>
             <tr class="alert-form-row">
                 <td colspan=COLUMNS>
-                    <AlertForm symbol=symbol.clone() quote button/>
+                    {
+                        let symbol = symbol.clone();
+                        move || deferred(alert_form(symbol.clone(), quote, button))
+                    }
                 </td>
             </tr>
         </Show>
     }
+}
+
+/// The form, fetched the first time any bell is pressed (src/ui/deferred.rs).
+#[lazy]
+fn alert_form(symbol: String, quote: RwSignal<Quote>, button: NodeRef<html::Button>) -> AnyView {
+    view! { <AlertForm symbol quote button/> }.into_any()
 }
 
 #[component]

@@ -1,0 +1,26 @@
+//! Parts of the page most visitors never open — the instructor console, the alert form —
+//! come in WebAssembly modules of their own, fetched the first time they are wanted.
+//! `cargo leptos build --split` cuts each `#[lazy]` function, with all the code only it
+//! reaches, out of the module every visitor downloads first.
+//!
+//! Invariant: a deferred part is never rendered by the server nor during hydration (nobody
+//! has asked for it yet), so the page the server sent and the page that hydrates agree.
+
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use std::future::Future;
+
+/// The view `part` resolves to — the call of a `#[lazy]` function, whose first call fetches
+/// its module — with "Loading…" until it has.
+pub fn deferred<Part>(part: Part) -> impl IntoView
+where
+    Part: Future<Output = AnyView> + 'static,
+{
+    // The browser's futures are not `Send`; this one never leaves its thread.
+    let part = SendWrapper::new(part);
+    view! {
+        <Suspense fallback=|| view! { <p class="deferred-loading" role="status">"Loading…"</p> }>
+            {Suspend::new(part)}
+        </Suspense>
+    }
+}
