@@ -11,16 +11,19 @@ use send_wrapper::SendWrapper;
 use std::future::Future;
 
 /// The view `part` resolves to — the call of a `#[lazy]` function, whose first call fetches
-/// its module — with "Loading…" until it has.
-pub fn deferred<Part>(part: Part) -> impl IntoView
+/// its module — with `loading` said until it has (nothing, if `None`).
+pub fn deferred<Part>(part: Part, loading: Option<&'static str>) -> impl IntoView
 where
     Part: Future<Output = AnyView> + 'static,
 {
     // The browser's futures are not `Send`; this one never leaves its thread.
     let part = SendWrapper::new(part);
     view! {
-        <Suspense fallback=|| view! { <p class="deferred-loading" role="status">"Loading…"</p> }>
-            {Suspend::new(part)}
-        </Suspense>
+        <Suspense fallback=move || {
+            loading.map(|text| view! { <p class="deferred-loading" role="status">{text}</p> })
+        }>{Suspend::new(part)}</Suspense>
     }
 }
+
+/// What a part the reader asked for says while its module comes.
+pub const LOADING: Option<&str> = Some("Loading…");

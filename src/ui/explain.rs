@@ -3,8 +3,10 @@
 //! (the server sees the client go and stops) and a clear message when it fails.
 //!
 //! The panel makes no request itself: the browser build provides an [`ExplainApi`] (the
-//! same seam as the live feed), and the server renders the panel without one.
+//! same seam as the live feed), and the server renders the panel without one. The answer's
+//! panel, like the asking itself (src/client/explain.rs), comes with the first question.
 
+use super::deferred::{deferred, LOADING};
 use super::store::MarketStore;
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -139,27 +141,50 @@ pub fn ExplainPanel() -> impl IntoView {
                 </Show>
             </div>
             <Show when=move || status.get().is_some()>
-                <div
-                    class="explain-panel"
-                    data-testid="explain-panel"
-                    data-state=move || status.get().map(Status::as_str)
-                    aria-busy=move || streaming().to_string()
-                >
-                    <p class="explain-text" data-testid="explain-text">{move || text.get()}</p>
-                    <p class="explain-status" data-testid="explain-status" role="status">
-                        {move || match status.get() {
-                            Some(Status::Streaming) => "Writing…".to_owned(),
-                            Some(Status::Done) => "Done.".to_owned(),
-                            Some(Status::Cancelled) => "Cancelled.".to_owned(),
-                            Some(Status::Failed) => format!(
-                                "Could not explain: {}",
-                                error.get().unwrap_or_default()
-                            ),
-                            None => String::new(),
-                        }}
-                    </p>
-                </div>
+                {move || deferred(answer_view(Answer { text, status, error }), LOADING)}
             </Show>
         </div>
     }
+}
+
+/// The answer as it streams in.
+#[derive(Clone, Copy)]
+struct Answer {
+    text: RwSignal<String>,
+    status: RwSignal<Option<Status>>,
+    error: RwSignal<Option<String>>,
+}
+
+/// The answer's panel; its code comes with the first question (src/ui/deferred.rs).
+#[lazy]
+fn answer_view(answer: Answer) -> AnyView {
+    let Answer {
+        text,
+        status,
+        error,
+    } = answer;
+    let streaming = move || status.get() == Some(Status::Streaming);
+    view! {
+        <div
+            class="explain-panel"
+            data-testid="explain-panel"
+            data-state=move || status.get().map(Status::as_str)
+            aria-busy=move || streaming().to_string()
+        >
+            <p class="explain-text" data-testid="explain-text">{move || text.get()}</p>
+            <p class="explain-status" data-testid="explain-status" role="status">
+                {move || match status.get() {
+                    Some(Status::Streaming) => "Writing…".to_owned(),
+                    Some(Status::Done) => "Done.".to_owned(),
+                    Some(Status::Cancelled) => "Cancelled.".to_owned(),
+                    Some(Status::Failed) => format!(
+                        "Could not explain: {}",
+                        error.get().unwrap_or_default()
+                    ),
+                    None => String::new(),
+                }}
+            </p>
+        </div>
+    }
+    .into_any()
 }

@@ -8,7 +8,7 @@
 //! same seam as the live feed), and the server renders the panel without one. Requests are
 //! the typed bodies of [`wire::admin`](crate::wire::admin), never hand-written JSON.
 
-use super::deferred::deferred;
+use super::deferred::{deferred, LOADING};
 use super::store::MarketStore;
 use crate::wire::admin::{AdminRequest, MarketAction, NewsRequest, SpeedRequest, StepRequest};
 use crate::wire::{Scenario, Sentiment, SessionState};
@@ -85,7 +85,7 @@ pub fn InstructorPanel() -> impl IntoView {
         <details class="instructor" data-testid="instructor-panel" on:toggle=move |_| opened.set(true)>
             <summary>"Instructor"</summary>
             // Once there, it stays: a typed draft survives closing the box.
-            <Show when=move || opened.get()>{|| deferred(instructor_console())}</Show>
+            <Show when=move || opened.get()>{|| deferred(instructor_console(), LOADING)}</Show>
         </details>
     }
 }

@@ -9,7 +9,7 @@
 use super::book::AlertBook;
 use super::entry::parse_price;
 use super::model::Direction;
-use crate::ui::deferred::deferred;
+use crate::ui::deferred::{deferred, LOADING};
 use crate::ui::format;
 use crate::wire::Quote;
 use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
@@ -93,7 +93,7 @@ pub fn AlertFormRow(
                 <td colspan=COLUMNS>
                     {
                         let symbol = symbol.clone();
-                        move || deferred(alert_form(symbol.clone(), quote, button))
+                        move || deferred(alert_form(symbol.clone(), quote, button), LOADING)
                     }
                 </td>
             </tr>

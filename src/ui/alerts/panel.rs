@@ -3,42 +3,58 @@
 //!
 //! Invariant: it shows the book as it is and changes it only through the book, so what is
 //! listed is what is stored. The server renders it empty (it has no storage); the stored
-//! alerts appear once the page has hydrated.
+//! alerts appear once the page has hydrated and the list's module has come.
 
 use super::book::{AlertBook, Permission};
 use super::model::{Alert, Direction};
+use crate::ui::deferred::{deferred, LOADING};
 use crate::ui::format;
 use leptos::prelude::*;
 
-/// The list, its empty state and the notifications switch.
+/// The list, its empty state and the notifications switch. The list's code comes in a
+/// module of its own, fetched once this browser has an alert to show (src/ui/deferred.rs).
 #[component]
 pub fn AlertsPanel() -> impl IntoView {
     let book = expect_context::<AlertBook>();
     view! {
-        <section class="alerts" aria-labelledby="alerts-heading">
+        <section
+            class="alerts"
+            aria-labelledby="alerts-heading"
+            data-testid="alerts"
+            data-loaded=move || book.loaded.get().to_string()
+        >
             <div class="alerts-head">
                 <h2 id="alerts-heading">"Price alerts"</h2>
                 <NotificationSwitch book/>
             </div>
-            <ul
-                class="alerts-list"
-                data-testid="alerts"
-                data-loaded=move || book.loaded.get().to_string()
+            <Show
+                when=move || !book.alerts.with(Vec::is_empty)
+                fallback=|| view! {
+                    <p class="alerts-empty">
+                        "No alerts. Set one with the bell in a watchlist row."
+                    </p>
+                }
             >
-                // Keyed by state too: an alert that fires is drawn again, as fired.
-                <For
-                    each=move || book.alerts.get()
-                    key=|alert| (alert.id, alert.fired)
-                    children=move |alert| view! { <AlertItem book alert/> }
-                />
-            </ul>
-            <Show when=move || book.alerts.with(Vec::is_empty)>
-                <p class="alerts-empty">
-                    "No alerts. Set one with the bell in a watchlist row."
-                </p>
+                {move || deferred(alert_list(book), LOADING)}
             </Show>
         </section>
     }
+}
+
+/// Every alert in the book, armed or fired.
+#[lazy]
+fn alert_list(book: AlertBook) -> AnyView {
+    view! {
+        <ul class="alerts-list">
+            // Keyed by state too: an alert that fires is drawn again, as fired.
+            <For
+                each=move || book.alerts.get()
+                key=|alert| (alert.id, alert.fired)
+                children=move |alert| view! { <AlertItem book alert/> }
+            />
+        </ul>
+    }
+    .into_any()
 }
 
 #[component]

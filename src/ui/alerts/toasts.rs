@@ -6,6 +6,7 @@
 //! nothing, because its alert stays in the list, marked fired.
 
 use super::book::{AlertBook, Toast};
+use crate::ui::deferred::deferred;
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -21,10 +22,16 @@ pub fn AlertToasts() -> impl IntoView {
             <For
                 each=move || book.toasts.get()
                 key=|toast| toast.id
-                children=move |toast| view! { <ToastView book toast/> }
+                children=move |toast| deferred(toast_view(book, toast), None)
             />
         </div>
     }
+}
+
+/// A toast; its code comes with the first alert that fires (src/ui/deferred.rs).
+#[lazy]
+fn toast_view(book: AlertBook, toast: Toast) -> AnyView {
+    view! { <ToastView book toast/> }.into_any()
 }
 
 #[component]
