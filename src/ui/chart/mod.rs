@@ -22,11 +22,13 @@
 //! | [`axis`] | round price and time ticks | 4–8 price ticks, 3–8 time ticks |
 //! | [`layout`] | the frame and everything's place in it | one SVG unit is one pixel |
 //! | [`readout`] | the crosshair's text | line: `HH:MM:SS · price`; candles: OHLC and volume |
+//! | [`markup`] | the picture and the crosshair as SVG markup | every text escaped; the same bytes on server and browser |
 //! | [`plot`] | the SVG and its browser events | the first render matches the server's |
 
 mod axis;
 mod gesture;
 mod layout;
+mod markup;
 mod plot;
 mod readout;
 mod viewport;

@@ -1,6 +1,7 @@
-//! The plot: the SVG that draws a [`Geometry`] (gridlines, axes, the line or the candles,
-//! volume, news markers, the last-price line and its tag, the crosshair), the focusable
-//! frame around it that measures the width, and the browser events that zoom and pan.
+//! The plot: the SVG that shows a [`Geometry`] (drawn by [`markup`]: gridlines, axes, the
+//! line or the candles, volume, news markers, the last-price line and its tag, the
+//! crosshair), the focusable frame around it that measures the width, and the browser
+//! events that zoom and pan.
 //!
 //! Invariants: the SVG's `viewBox` is the frame's width and height, and once the browser
 //! has measured the frame that width is the SVG's own, so one unit is one pixel. The
@@ -11,10 +12,9 @@
 //! the news markers), so an event's `offsetX` is always relative to the SVG.
 
 use super::gesture::{self, Action, Pointers};
-use super::layout::{Geometry, Mode, AXIS_WIDTH};
-use super::readout::readout;
+use super::layout::{Geometry, Mode};
+use super::markup;
 use super::viewport::Follow;
-use crate::ui::format;
 use crate::wire::Cents;
 use leptos::prelude::*;
 
@@ -125,33 +125,16 @@ pub fn ChartPlot(
                 on:pointerleave=move |_| hover.set(None)
                 on:wheel=on_wheel
             >
-                <defs>
-                    <clipPath id="chart-clip">
-                        <rect
-                            x="0"
-                            y="0"
-                            width=move || geometry.with(|g| g.frame.plot_right)
-                            height=move || geometry.with(|g| g.frame.volume.1)
-                        />
-                    </clipPath>
-                </defs>
-                {move || grid_view(geometry)}
-                <g clip-path="url(#chart-clip)">
-                    <Show when=move || mode.get() == Mode::Line>
-                        <path class="line" data-testid="chart-line" d=move || geometry.with(|g| g.line.clone())/>
-                    </Show>
-                    <Show when=move || mode.get() == Mode::Candles>
-                        <g class="candles" data-testid="chart-candles">{move || candles_view(geometry)}</g>
-                    </Show>
-                    <g class="volume">{move || volume_view(geometry)}</g>
-                </g>
-                <text class="legend" x="4" y=move || geometry.with(|g| g.frame.price.0 + 10.0)>
-                    "H " <tspan data-testid="chart-high">{move || geometry.with(|g| format::price(g.high))}</tspan>
-                    " L " <tspan data-testid="chart-low">{move || geometry.with(|g| format::price(g.low))}</tspan>
-                </text>
-                <g class="markers">{move || markers_view(geometry)}</g>
-                {move || last_view(geometry, last)}
-                {move || crosshair_view(geometry, hover.get())}
+                // Drawn as markup (src/ui/chart/markup.rs): one write per frame of history,
+                // and one per pointer move for the crosshair.
+                <g
+                    class="drawing"
+                    inner_html=move || {
+                        let (mode, last) = (mode.get(), last.get());
+                        geometry.with(|g| markup::drawing(g, mode, last))
+                    }
+                ></g>
+                <g inner_html=move || geometry.with(|g| markup::crosshair(g, hover.get()))></g>
             </svg>
         </div>
     }
@@ -201,163 +184,6 @@ fn observe_resizes(element: &leptos::web_sys::Element, update: impl Fn() + 'stat
             observer.disconnect();
         }
     });
-}
-
-/// Gridlines, the axes' lines, and the tick labels of both axes.
-fn grid_view(geometry: Memo<Geometry>) -> impl IntoView {
-    geometry.with(|g| {
-        let f = g.frame;
-        let price_grid = g
-            .price_ticks
-            .iter()
-            .map(|t| view! { <line class="grid" x1="0" x2=f.plot_right y1=t.at y2=t.at/> })
-            .collect_view();
-        let time_grid = g
-            .time_ticks
-            .iter()
-            .map(|t| view! { <line class="grid time" x1=t.at x2=t.at y1=f.price.0 y2=f.volume.1/> })
-            .collect_view();
-        let price_labels = g
-            .price_ticks
-            .iter()
-            .map(|t| {
-                view! {
-                    <text class="label" data-testid="chart-price-tick" x=f.plot_right + 6.0 y=t.label_at>
-                        {t.label.clone()}
-                    </text>
-                }
-            })
-            .collect_view();
-        let time_labels = g
-            .time_ticks
-            .iter()
-            .map(|t| {
-                view! {
-                    <text class="label" data-testid="chart-time-tick" x=t.label_at y=f.time_labels text-anchor="middle">
-                        {t.label.clone()}
-                    </text>
-                }
-            })
-            .collect_view();
-        view! {
-            <g class="grids">{price_grid}{time_grid}</g>
-            <line class="axis" x1="0" x2=f.plot_right y1=f.price.1 y2=f.price.1/>
-            <line class="axis" x1="0" x2=f.plot_right y1=f.volume.1 y2=f.volume.1/>
-            <line class="axis" x1=f.plot_right x2=f.plot_right y1=f.price.0 y2=f.volume.1/>
-            <g class="price-axis">{price_labels}</g>
-            <g class="time-axis">{time_labels}</g>
-        }
-    })
-}
-
-fn candles_view(geometry: Memo<Geometry>) -> impl IntoView {
-    geometry.with(|g| {
-        let width = g.candle_width;
-        g.candles
-            .iter()
-            .map(|c| {
-                view! {
-                    <g class="candle" data-up=c.up.to_string()>
-                        <line x1=c.x x2=c.x y1=c.wick_top y2=c.wick_bottom/>
-                        <rect x=c.x - width / 2.0 y=c.body_top width=width height=c.body_height.max(1.0)/>
-                    </g>
-                }
-            })
-            .collect_view()
-    })
-}
-
-fn volume_view(geometry: Memo<Geometry>) -> impl IntoView {
-    geometry.with(|g| {
-        g.volume
-            .iter()
-            .map(|&(x, top, height)| {
-                view! { <rect x=x - g.bar_width / 2.0 y=top width=g.bar_width height=height/> }
-            })
-            .collect_view()
-    })
-}
-
-fn markers_view(geometry: Memo<Geometry>) -> impl IntoView {
-    geometry.with(|g| {
-        let (top, bottom) = g.frame.price;
-        g.markers
-            .iter()
-            .map(|(x, mark)| {
-                let x = *x;
-                view! {
-                    <a href=format!("#news-{}", mark.seq) data-testid="chart-marker" data-sentiment=mark.sentiment.as_str()>
-                        <title>{mark.headline.clone()}</title>
-                        <line class="marker-line" x1=x x2=x y1=top y2=bottom/>
-                        <polygon points=format!("{},{} {},{} {},{}", x - 5.0, bottom + 12.0, x + 5.0, bottom + 12.0, x, bottom + 3.0)/>
-                    </a>
-                }
-            })
-            .collect_view()
-    })
-}
-
-/// The last price: a dashed line across the plot and a tag in the price axis, coloured by
-/// the change since the open (the watchlist's notion), showing exactly the watchlist's
-/// Last. Off the scale (the reader looks at the past) it sits on the pane's edge.
-fn last_view(
-    geometry: Memo<Geometry>,
-    last: Memo<Option<(Cents, Cents)>>,
-) -> Option<impl IntoView> {
-    let (price, open) = last.get()?;
-    geometry.with(|g| {
-        g.window?; // no points: no scale to put the price on
-        let f = g.frame;
-        let y = g.y_of(price).clamp(f.price.0, f.price.1);
-        let direction = format::direction(price - open);
-        Some(view! {
-            <line class="last-line" data-direction=direction x1="0" x2=f.plot_right y1=y y2=y/>
-            <g class="last-tag" data-testid="chart-last-tag" data-direction=direction>
-                <rect x=f.plot_right y=y - 9.0 width=AXIS_WIDTH height="18" rx="3"/>
-                <text x=f.plot_right + 6.0 y=y + 4.0>{format::price(price)}</text>
-            </g>
-        })
-    })
-}
-
-/// The crosshair at `hover` (pixels), if the pointer is over the plot: a vertical line at
-/// the point or candle read out, a horizontal one with its price in the axis, and the
-/// readout under the legend.
-fn crosshair_view(geometry: Memo<Geometry>, hover: Option<(f64, f64)>) -> Option<impl IntoView> {
-    let (x, y) = hover?;
-    geometry.with(|g| {
-        let f = g.frame;
-        if x > f.plot_right {
-            return None; // over the price axis
-        }
-        let read = readout(g, x)?;
-        let (top, bottom) = f.price;
-        let level = (top..=bottom).contains(&y).then(|| {
-            view! {
-                <line class="crosshair-level" x1="0" x2=f.plot_right y1=y y2=y/>
-                <g class="crosshair-price" data-testid="chart-crosshair-price">
-                    <rect x=f.plot_right y=y - 9.0 width=AXIS_WIDTH height="18" rx="3"/>
-                    <text x=f.plot_right + 6.0 y=y + 4.0>{format::price(g.price_at(y))}</text>
-                </g>
-            }
-        });
-        // On a phone the volume goes on a line of its own.
-        let (tail_x, tail_dy) = if f.narrow() {
-            (Some(4.0), Some(15.0))
-        } else {
-            (None, None)
-        };
-        Some(view! {
-            <g class="crosshair">
-                <line x1=read.x x2=read.x y1=top y2=f.volume.1/>
-                {level}
-                <text class="readout" data-testid="chart-readout" x="4" y=top + 26.0>
-                    <tspan>{read.head}</tspan>
-                    <tspan x=tail_x dy=tail_dy>{read.tail}</tspan>
-                </text>
-            </g>
-        })
-    })
 }
 
 /// The browser's side of the events; handlers never run on the server.
