@@ -9,13 +9,15 @@
 
 use super::link::Link;
 use super::{make_adapter, share};
-use crate::ui::feed::{FeedControl, FeedEvent, FeedHandle, FeedRequest};
+use crate::ui::feed::{ConnectionState, FeedControl, FeedEvent, FeedHandle, FeedRequest};
 use leptos::prelude::lazy;
 use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Starts `request`'s transport once its module has come; the handle works from now on.
 pub fn start(request: FeedRequest, on: Rc<dyn Fn(FeedEvent)>) -> FeedHandle {
+    // What the link will say first, said now: the module may take a while on a slow network.
+    on(FeedEvent::State(ConnectionState::Connecting));
     let slot = Rc::new(RefCell::new(Slot::Loading));
     let filled = Rc::downgrade(&slot);
     leptos::task::spawn_local(async move {
@@ -56,7 +58,7 @@ impl FeedControl for Pending {
         *self.0.borrow_mut() = Slot::Closed;
     }
 
-    /// Before the transport runs there is no connection to kill.
+    // Before the transport runs there is no connection to kill or to drop.
     fn kill(&self) {
         if let Slot::Running(handle) = &*self.0.borrow() {
             handle.kill();

@@ -249,7 +249,81 @@ pub fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::layout::{layout, Frame, NewsMark, DEFAULT_WIDTH};
+    use super::super::viewport::{Bounds, Window};
     use super::*;
+    use crate::wire::{Point, Sentiment};
+
+    /// A minute of points and one headline in the middle, laid out at the default width.
+    fn geometry(headline: &str, mode: Mode) -> Geometry {
+        let points: Vec<Point> = (0..240)
+            .map(|i| Point {
+                ts: 1_764_000_000_000 + i * 250,
+                price: 17_800 + (i as i64 % 9) * 4,
+                volume: 100,
+            })
+            .collect();
+        let (first, last) = (points[0].ts, points[239].ts);
+        let view = Some((
+            Window {
+                start: first,
+                end: last,
+            },
+            Bounds {
+                oldest: first,
+                latest: last,
+            },
+        ));
+        let news = [NewsMark {
+            ts: first + 30_000,
+            seq: 7,
+            headline: headline.to_owned(),
+            sentiment: Sentiment::Negative,
+        }];
+        layout(points, view, Frame::new(DEFAULT_WIDTH), mode, 5_000, &news)
+    }
+
+    #[test]
+    fn a_headline_is_a_title_never_markup() {
+        let svg = drawing(
+            &geometry(r#"</title><script>x()</script>"#, Mode::Line),
+            Mode::Line,
+            None,
+        );
+        assert!(svg.contains(r##"<a href="#news-7" data-testid="chart-marker" data-sentiment="negative"><title>&lt;/title&gt;&lt;script&gt;x()&lt;/script&gt;</title>"##), "{svg}");
+        assert!(!svg.contains("<script>"));
+    }
+
+    #[test]
+    fn candles_replace_the_line() {
+        let line = drawing(&geometry("h", Mode::Line), Mode::Line, None);
+        let candles = drawing(&geometry("h", Mode::Candles), Mode::Candles, None);
+        assert_eq!(line.matches(r#"data-testid="chart-line""#).count(), 1);
+        assert!(!line.contains("chart-candles"));
+        assert!(!candles.contains("chart-line"));
+        assert!(
+            candles.matches(r#"<g class="candle" data-up="#).count() >= 10,
+            "{candles}"
+        );
+    }
+
+    #[test]
+    fn the_crosshair_reads_out_where_the_pointer_is_over_the_plot() {
+        let g = geometry("h", Mode::Line);
+        assert_eq!(crosshair(&g, None), "");
+        assert_eq!(crosshair(&g, Some((g.frame.plot_right + 1.0, 50.0))), ""); // the axis
+        let over = crosshair(&g, Some((g.frame.plot_right / 2.0, 50.0)));
+        assert_eq!(
+            over.matches(r#"data-testid="chart-readout""#).count(),
+            1,
+            "{over}"
+        );
+        assert_eq!(
+            over.matches(r#"data-testid="chart-crosshair-price""#)
+                .count(),
+            1
+        );
+    }
 
     #[test]
     fn nothing_in_a_text_becomes_markup() {
