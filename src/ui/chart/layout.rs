@@ -337,6 +337,30 @@ fn thinned_line(g: &Geometry, points: &[Point]) -> String {
     line
 }
 
+/// For the tests of what draws a geometry: a minute of points every 250 ms, laid out in
+/// `mode` at the default width over their whole span, with `news` marked.
+#[cfg(test)]
+pub fn sample_geometry(mode: Mode, news: &[NewsMark]) -> Geometry {
+    let points: Vec<Point> = (0..240)
+        .map(|i| Point {
+            ts: 1_764_000_000_000 + i * 250,
+            price: 17_800 + (i as i64 % 9) * 4,
+            volume: 100,
+        })
+        .collect();
+    let (first, last) = (points[0].ts, points[239].ts);
+    let view = Window {
+        start: first,
+        end: last,
+    };
+    let bounds = Bounds {
+        oldest: first,
+        latest: last,
+    };
+    let frame = Frame::new(DEFAULT_WIDTH);
+    layout(points, Some((view, bounds)), frame, mode, 5_000, news)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

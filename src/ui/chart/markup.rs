@@ -249,38 +249,19 @@ pub fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::layout::{layout, Frame, NewsMark, DEFAULT_WIDTH};
-    use super::super::viewport::{Bounds, Window};
+    use super::super::layout::{sample_geometry, NewsMark};
     use super::*;
-    use crate::wire::{Point, Sentiment};
+    use crate::wire::Sentiment;
 
-    /// A minute of points and one headline in the middle, laid out at the default width.
+    /// The sample minute with one headline in its middle.
     fn geometry(headline: &str, mode: Mode) -> Geometry {
-        let points: Vec<Point> = (0..240)
-            .map(|i| Point {
-                ts: 1_764_000_000_000 + i * 250,
-                price: 17_800 + (i as i64 % 9) * 4,
-                volume: 100,
-            })
-            .collect();
-        let (first, last) = (points[0].ts, points[239].ts);
-        let view = Some((
-            Window {
-                start: first,
-                end: last,
-            },
-            Bounds {
-                oldest: first,
-                latest: last,
-            },
-        ));
         let news = [NewsMark {
-            ts: first + 30_000,
+            ts: 1_764_000_030_000,
             seq: 7,
             headline: headline.to_owned(),
             sentiment: Sentiment::Negative,
         }];
-        layout(points, view, Frame::new(DEFAULT_WIDTH), mode, 5_000, &news)
+        sample_geometry(mode, &news)
     }
 
     #[test]

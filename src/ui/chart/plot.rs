@@ -226,36 +226,16 @@ mod browser {
 
 #[cfg(test)]
 mod tests {
-    use super::super::layout::{layout, Frame, DEFAULT_WIDTH};
-    use super::super::viewport::{Bounds, Window};
+    use super::super::layout::{sample_geometry, DEFAULT_WIDTH};
     use super::*;
-    use crate::wire::Point;
 
     /// What the server sends: laid out at the default width, with every part a test finds.
     #[test]
     fn the_server_renders_the_default_width() {
         let owner = Owner::new();
         owner.set();
-        let points: Vec<Point> = (0..240)
-            .map(|i| Point {
-                ts: 1_764_000_000_000 + i * 250,
-                price: 17_800 + (i as i64 % 9) * 4,
-                volume: 100,
-            })
-            .collect();
-        let view = Some((
-            Window {
-                start: points[0].ts,
-                end: points[239].ts,
-            },
-            Bounds {
-                oldest: points[0].ts,
-                latest: points[239].ts,
-            },
-        ));
-        let frame = Frame::new(DEFAULT_WIDTH);
-        let geometry =
-            Memo::new(move |_| layout(points.clone(), view, frame, Mode::Line, 5_000, &[]));
+        let sample = sample_geometry(Mode::Line, &[]);
+        let geometry = Memo::new(move |_| sample.clone());
         let html = view! {
             <ChartPlot
                 geometry
