@@ -24,7 +24,8 @@ setup:
 ## Build the release server and browser bundle, only when a source changed since the last
 ## build, an output is missing, or another command (`make bench`'s plain cargo build) rebuilt
 ## the server since: `make run` after `make test` starts at once.
-BUILD_INPUTS := $(shell find src style public -type f) Cargo.toml Cargo.lock Leptos.toml
+BUILD_INPUTS := $(shell find src style public -type f) Cargo.toml Cargo.lock Leptos.toml \
+	.cargo/config.toml
 BUILD_STAMP := target/release/.leptos-build
 build: setup
 	@if [ ! -x target/release/tickstream ] || [ ! -f target/hash.txt ] || \
