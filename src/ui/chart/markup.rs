@@ -176,11 +176,21 @@ fn last_price(svg: &mut String, g: &Geometry, (price, open): (Cents, Cents)) {
     let direction = format::direction(price - open);
     let _ = write!(
         svg,
-        r#"<line class="last-line" data-direction="{direction}" x1="0" x2="{}" y1="{y}" y2="{y}"/><g class="last-tag" data-testid="chart-last-tag" data-direction="{direction}"><rect x="{}" y="{}" width="{AXIS_WIDTH}" height="18" rx="3"/><text x="{}" y="{}">{}</text></g>"#,
-        f.plot_right,
-        f.plot_right,
+        r#"<line class="last-line" data-direction="{direction}" x1="0" x2="{}" y1="{y}" y2="{y}"/><g class="last-tag" data-testid="chart-last-tag" data-direction="{direction}">"#,
+        f.plot_right
+    );
+    axis_tag(svg, g, y, price);
+    svg.push_str("</g>");
+}
+
+/// A price in a tag on the price axis at height `y`: the last price's and the crosshair's.
+fn axis_tag(svg: &mut String, g: &Geometry, y: f64, price: Cents) {
+    let right = g.frame.plot_right;
+    let _ = write!(
+        svg,
+        r#"<rect x="{right}" y="{}" width="{AXIS_WIDTH}" height="18" rx="3"/><text x="{}" y="{}">{}</text>"#,
         y - 9.0,
-        f.plot_right + 6.0,
+        right + 6.0,
         y + 4.0,
         format::price(price)
     );
@@ -210,14 +220,11 @@ pub fn crosshair(g: &Geometry, hover: Option<(f64, f64)>) -> String {
     if (top..=bottom).contains(&y) {
         let _ = write!(
             svg,
-            r#"<line class="crosshair-level" x1="0" x2="{}" y1="{y}" y2="{y}"/><g class="crosshair-price" data-testid="chart-crosshair-price"><rect x="{}" y="{}" width="{AXIS_WIDTH}" height="18" rx="3"/><text x="{}" y="{}">{}</text></g>"#,
-            f.plot_right,
-            f.plot_right,
-            y - 9.0,
-            f.plot_right + 6.0,
-            y + 4.0,
-            format::price(g.price_at(y))
+            r#"<line class="crosshair-level" x1="0" x2="{}" y1="{y}" y2="{y}"/><g class="crosshair-price" data-testid="chart-crosshair-price">"#,
+            f.plot_right
         );
+        axis_tag(&mut svg, g, y, g.price_at(y));
+        svg.push_str("</g>");
     }
     // On a phone the volume goes on a line of its own.
     let tail_at = if f.narrow() { r#" x="4" dy="15""# } else { "" };
