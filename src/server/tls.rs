@@ -71,7 +71,8 @@ pub fn self_signed() -> Result<Tls, TlsError> {
 
 fn tls(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Tls, TlsError> {
     let fingerprint = fingerprint(&chain[0]);
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    // ring: the crypto rcgen already brings (Cargo.toml says why not aws-lc-rs).
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|err| TlsError::Config(err.to_string()))?
