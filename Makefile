@@ -2,8 +2,10 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 
-# Our wasm-opt (npm's binaryen) must come before any other: Debian's breaks hydration.
-export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# The build's wasm-opt (npm's binaryen) comes before any other, for `make dev`'s cargo-leptos:
+# Debian's breaks hydration. Then what `cargo install` put in place (cargo-leptos).
+CARGO_BIN := $(if $(CARGO_HOME),$(CARGO_HOME),$(HOME)/.cargo)/bin
+export PATH := $(CURDIR)/xtask/node_modules/.bin:$(CARGO_BIN):$(PATH)
 
 # Where `make run` serves, and extra server flags, e.g. `make run ARGS="--seed 42"`.
 # `make run TLS=1` serves HTTPS and HTTP/2 on https://127.0.0.1:3443 with a certificate made
@@ -15,52 +17,57 @@ endif
 ADDR ?= 127.0.0.1:3000
 ARGS ?=
 
-.PHONY: setup run dev build test lint fmt clippy rust-test e2e lab-report page-weight bench fuzz soak clean
+.PHONY: setup setup-build setup-test setup-dev run dev build test lint fmt clippy rust-test \
+	site-test e2e lab-report page-weight first-run-report bench fuzz soak clean
 
-## Install every tool the project needs (idempotent).
+## Install what a command needs (idempotent): `make setup` installs everything; each command
+## below installs only its own part (scripts/setup.sh build | test | dev).
 setup:
-	bash scripts/setup.sh
+	bash scripts/setup.sh build test dev
+setup-build:
+	bash scripts/setup.sh build
+setup-test:
+	bash scripts/setup.sh test
+setup-dev:
+	bash scripts/setup.sh dev
 
-## Build the release server and browser bundle, only when a source changed since the last
-## build, an output is missing, or another command (`make bench`'s plain cargo build) rebuilt
-## the server since: `make run` after `make test` starts at once.
-BUILD_INPUTS := $(shell find src style public -type f) Cargo.toml Cargo.lock Leptos.toml \
-	.cargo/config.toml
-BUILD_STAMP := target/release/.leptos-build
-build: setup
-	@if [ ! -x target/release/tickstream ] || [ ! -f target/hash.txt ] || \
-		[ target/release/tickstream -nt $(BUILD_STAMP) ]; then rm -f $(BUILD_STAMP); fi
-	@$(MAKE) --no-print-directory $(BUILD_STAMP)
-
-# --split cuts the lazy routes (src/ui/app.rs) out of the wasm every visitor downloads first;
-# --precompress writes a .br and a .gz beside every static file, served to browsers that
-# accept them. Neither can be set in Cargo.toml.
-$(BUILD_STAMP): $(BUILD_INPUTS)
-	cargo leptos build --release --split --precompress
-	touch $@
+## Build the release server and the site (target/site) with the project's own build tool
+## (xtask/): no cargo-leptos. Each step redoes only what changed: an unchanged wasm module
+## reuses its processed bundle, so `make run` after `make test` starts in seconds.
+build: setup-build
+	cargo build --release -p xtask
+	./target/release/xtask build
 
 ## Build, then serve the market on http://$(ADDR).
 run: build
 	./target/release/tickstream --addr $(ADDR) $(TLS_ARGS) $(ARGS)
 
-## Rebuild and restart on every change (cargo leptos watch).
-dev: setup
+## Rebuild and restart on every change (cargo leptos watch; cargo-leptos is installed the
+## first time, which takes 10-15 minutes).
+dev: setup-build setup-dev
 	cargo leptos watch
 
-## Everything CI checks: formatting, lints, Rust tests, browser tests on a release build.
-test: setup lint rust-test build e2e
+## Everything CI checks: formatting, lints, Rust tests, the release build and what it built,
+## browser tests against it.
+test: setup-build setup-test lint rust-test build site-test e2e
 
 lint: fmt clippy
 
 fmt:
-	cargo fmt --check
+	cargo fmt --all --check
 
 clippy:
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --release -p xtask --all-targets -- -D warnings
 
 rust-test:
 	cargo test --features ssr
+
+## The build tool's tests, and the site it built held to what cargo-leptos builds
+## (xtask/tests/site.rs, against xtask/cargo-leptos-site.txt). Run after `make build`.
+site-test:
+	cargo test --release -p xtask
 
 ## The Playwright suite, against the release build (run `make build` first).
 e2e:
@@ -68,13 +75,19 @@ e2e:
 
 ## The transport lab for LAB_SECONDS (60) in headless Chromium: prints its table and writes it
 ## into the README (between the lab-report markers).
-lab-report: setup build
+lab-report: setup-test build
 	cd end2end && npx playwright test --config report/playwright.config.ts lab-report
 
 ## The market page's weight in headless Chromium (first and second visit, loopback and a
 ## throttled fast 3G link) and the wasm modules' sizes: printed and written into the README.
-page-weight: setup build
+page-weight: setup-test build
 	cd end2end && npx playwright test --config report/playwright.config.ts page-weight
+
+## A first run as a stranger has it: `make run` until the first page is served and `make test`
+## until it passes, each in a new clone with empty caches (scripts/first-run.sh; about half an
+## hour, using the whole machine). Prints where the time went and writes it into the README.
+first-run-report:
+	bash scripts/first-run.sh --readme
 
 ## The benchmark matrix (tickstream against Nchan with 1 and 2 workers and sse-starlette; SSE and
 ## WebSocket; 1k to 10k clients; open-loop) → BENCHMARKS.md and its curve, BENCHMARKS.svg.
@@ -108,4 +121,4 @@ soak:
 
 clean:
 	cargo clean
-	rm -rf end2end/node_modules end2end/test-results end2end/playwright-report
+	rm -rf end2end/node_modules end2end/test-results end2end/playwright-report xtask/node_modules

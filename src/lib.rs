@@ -1,8 +1,8 @@
 //! tickstream: a simulated stock market streamed to the browser over Server-Sent Events,
 //! with WebSocket and polling carrying the same stream for comparison.
 //!
-//! Crate map (one crate, built twice by cargo-leptos: `ssr` for the server binary,
-//! `hydrate` for the browser's WebAssembly):
+//! Crate map (one crate, built twice — by `xtask build` for release, by cargo-leptos for
+//! `make dev` — `ssr` for the server binary, `hydrate` for the browser's WebAssembly):
 //!
 //! | module | built for | what it is | invariant |
 //! |---|---|---|---|

@@ -1,6 +1,6 @@
 //! The transports most pages never use — fetch-SSE, WebSocket, and the tab-shared stream —
-//! live in a WebAssembly module of their own (`#[lazy]`, cut out by
-//! `cargo leptos build --split`), fetched the first time a page asks for one of them. SSE
+//! live in a WebAssembly module of their own (`#[lazy]`, cut out by the release build's
+//! split), fetched the first time a page asks for one of them. SSE
 //! and polling stay in the first download: SSE is the default, and long-polling is where SSE
 //! falls back to.
 //!

@@ -1,14 +1,14 @@
 //! The page's static files as the browser fetches them: under content-hashed names, cached
 //! for good; everything else revalidated on every use.
 //!
-//! `cargo leptos build` names the JS, the wasm (and its lazily loaded pieces) and the CSS
-//! after an MD5 of their bytes, and lists the hashes in a file the server reads to write
+//! The release build (`xtask build`, like `cargo leptos build`) names the JS, the wasm (and
+//! its lazily loaded pieces) and the CSS after an MD5 of their bytes, and lists the hashes in a file the server reads to write
 //! those names into each page. A name with a hash in it can never serve other bytes, so it
 //! is `immutable` for a year; anything else (a page, the favicon) is `no-cache`. The
 //! invariant: no response is cacheable unless its URL changes whenever its bytes do.
 //!
 //! The files themselves are served by Leptos' `ServeDir`, which picks the `.br` or `.gz`
-//! twin `cargo leptos build --precompress` made when the request accepts it.
+//! twin the build made when the request accepts it.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -23,13 +23,14 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Everything else: reuse only after the server confirms it has not changed.
 const REVALIDATE: &str = "no-cache";
 
-/// The length of cargo-leptos' hashes: an MD5 (16 bytes) in unpadded URL-safe base64.
+/// The length of the build's hashes (`xtask/src/digest.rs`, as cargo-leptos writes them): an
+/// MD5 (16 bytes) in unpadded URL-safe base64.
 const HASH_LEN: usize = 22;
 
 /// Makes the hash file's location independent of which binary reads it.
 ///
 /// Leptos looks for the file beside the running executable, joined with `hash-file-name`
-/// (`../hash.txt`: `target/release/../hash.txt` for `make run`, which is where cargo-leptos
+/// (`../hash.txt`: `target/release/../hash.txt` for `make run`, which is where the build
 /// wrote it). A test binary runs from `target/debug/deps`, where there is none. The same
 /// relative name joined to the site root's directory (`target/site/../hash.txt`) finds the
 /// one file from anywhere the site root is found, so it is made absolute here. With no hash
@@ -45,7 +46,7 @@ pub fn locate_hash_file(options: &mut LeptosOptions) {
     } else {
         tracing::warn!(
             path = %path.display(),
-            "no asset hash file (has `cargo leptos build` run?): pages will name unhashed files"
+            "no asset hash file (has `make build` run?): pages will name unhashed files"
         );
         options.hash_files = false;
     }
@@ -73,7 +74,7 @@ pub async fn cache_policy(request: Request, next: Next) -> Response {
 }
 
 /// Whether the file at `path` is named after its content: a dot- or slash-separated part of
-/// its file name that is a cargo-leptos hash (`tickstream.<hash>.wasm`,
+/// its file name that is a content hash (`tickstream.<hash>.wasm`,
 /// `__wasm_split.<hash>.js`, a split-off piece `<name>.<hash>.wasm`).
 fn is_content_addressed(path: &str) -> bool {
     let Some(name) = path.rsplit('/').next() else {

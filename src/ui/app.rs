@@ -1,7 +1,7 @@
 //! The HTML shell and the root component with its routes.
 //!
 //! Only the market (`/`) is in the WebAssembly every visitor downloads first. The lab, the
-//! lessons and the connections page are lazy routes: `cargo leptos build --split` cuts each
+//! lessons and the connections page are lazy routes: the release build's split cuts each
 //! into a module of its own, fetched when the route is first visited (and, on a page served
 //! at that route, before it hydrates). The server renders all four the same way.
 

@@ -1,6 +1,6 @@
 //! Leptos.toml (read by the server binary) must say what Cargo.toml's
-//! `[package.metadata.leptos]` (read by cargo-leptos when it builds) says, or the server
-//! would look for the wasm bundle where the build did not put it.
+//! `[package.metadata.leptos]` (read by the release build, xtask, and by cargo-leptos) says,
+//! or the server would look for the wasm bundle where the build did not put it.
 
 use leptos::config::{get_config_from_str, LeptosOptions};
 
@@ -20,13 +20,13 @@ fn leptos_toml_matches_cargo_toml() {
     assert_eq!(run.site_addr, build.site_addr, "site-addr");
     assert_eq!(run.reload_port, build.reload_port, "reload-port");
     assert_eq!(run.hash_files, build.hash_files, "hash-files");
-    // cargo-leptos writes the hashes where `hash-file-name` says; Leptos reads `hash-file`.
+    // The build writes the hashes where `hash-file-name` says; Leptos reads `hash-file`.
     let cargo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
         .expect("Cargo.toml");
     let written = format!("hash-file-name = \"{}\"", run.hash_file);
     assert!(cargo.contains(&written), "Cargo.toml must say {written}");
     // The one intended difference: cargo-leptos builds for development unless told
-    // `--release`, while a server started on its own serves a release build.
+    // `--release` (`make dev`), while a server started on its own serves a release build.
     assert_eq!(run.env, leptos::config::Env::PROD, "env");
 }
 
