@@ -15,6 +15,10 @@ async fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tickstream=info".into()),
         )
+        // A log line that cannot be written (nobody reads the pipe any more) is dropped.
+        // Reporting it would `eprintln!` to the same closed pipe, which panics the task that
+        // logged: the signal task, at shutdown (tests/it/shutdown.rs).
+        .log_internal_errors(false)
         .init();
 
     // Bad flags print clap's message and exit with status 2.
@@ -30,7 +34,7 @@ async fn main() -> std::process::ExitCode {
     let server = match started.await {
         Ok(server) => server,
         Err(err) => {
-            eprintln!("tickstream: {err}");
+            say(&format!("tickstream: {err}"));
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -41,14 +45,21 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Ok(Err(err)) => {
-            eprintln!("tickstream: the server failed: {err}");
+            say(&format!("tickstream: the server failed: {err}"));
             std::process::ExitCode::FAILURE
         }
         Err(err) => {
-            eprintln!("tickstream: the server task failed: {err}");
+            say(&format!("tickstream: the server task failed: {err}"));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Writes a line to stderr if anyone reads it (`eprintln!` would panic on a closed pipe).
+#[cfg(feature = "ssr")]
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -28,12 +28,14 @@ pub async fn cancel_on_signal(token: CancellationToken) {
     };
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("SIGINT received: shutting down"),
-        () = terminate => tracing::info!("SIGTERM received: shutting down"),
+    let signal = tokio::select! {
+        () = interrupt => "SIGINT",
+        () = terminate => "SIGTERM",
         () = token.cancelled() => return,
-    }
+    };
+    // Shut down first, then say so: nothing a log write does can stop the shutdown.
     token.cancel();
+    tracing::info!("{signal} received: shutting down");
 }
 
 /// Ends open streams on demand: all of them at shutdown, every stream open right now when

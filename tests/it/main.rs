@@ -28,6 +28,7 @@ mod proxies;
 mod redis;
 mod replay;
 mod secrets;
+mod shutdown;
 mod soak;
 mod sse;
 mod tls;
