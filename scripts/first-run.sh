@@ -43,7 +43,7 @@ say() { printf '==> first-run: %s\n' "$*" >&2; }
 say "working in $work (removed at the end unless FIRST_RUN_KEEP=1)"
 cleanup() {
     # A server or a build left behind by a failed step must not outlive the measurement.
-    if [ -n "${pgid:-}" ]; then kill -- "-$pgid" 2>/dev/null || true; fi
+    if [ -n "${pgid:-}" ]; then stop_group "$pgid"; fi
     if [ "${FIRST_RUN_KEEP:-0}" != 1 ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -75,6 +75,16 @@ others=$(find "$real_cargo_home/bin" -maxdepth 1 -type f -printf '%f\n' 2>/dev/n
     paste -sd' ' - || true)
 [ -n "$others" ] && present+=("in ~/.cargo/bin, not used: $others")
 
+# Stops a process group: SIGTERM, and SIGKILL for whatever still runs 10 s later.
+stop_group() {
+    local group="$1" tries=0
+    kill -- "-$group" 2>/dev/null || return 0
+    while kill -0 -- "-$group" 2>/dev/null && [ "$tries" -lt 50 ]; do
+        sleep 0.2; tries=$((tries + 1))
+    done
+    kill -KILL -- "-$group" 2>/dev/null || true
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Runs "$@" in a fresh clone with a fresh home, every output line timestamped into $log.
@@ -104,13 +114,16 @@ fmt_secs() {
 }
 
 # The breakdown of a log: one row per step, a step being a make recipe line or a `==> ` line.
+# The build tool's own steps (`==> build: …`) are not rows here: two run at once, which a
+# timeline cannot show; its account of them (`build_steps`) is a table of its own.
 breakdown() {
     local log="$1" start="$2" end="$3"
     awk -v start="$start" -v end="$end" '
         function flush(t) { if (name != "") { d = t - since; if (d >= 1) printf "%s\t%.0f\n", name, d } }
         {
             t = $1; line = substr($0, index($0, " ") + 1)
-            if (line ~ /^==> / || line ~ /^(cargo|bash|cd |\.\/target|npx|rustup|touch|\$\(MAKE\)|make )/) {
+            if ((line ~ /^==> / && line !~ /^==> build: /) ||
+                line ~ /^(cargo|bash|cd |\.\/target|npx|rustup|touch|\$\(MAKE\)|make )/) {
                 flush(t); name = substr(line, 1, 110); since = t
             }
         }
@@ -150,7 +163,7 @@ measure_run() {
         if ! kill -0 "$runner" 2>/dev/null; then break; fi
         sleep 1
     done
-    kill -- "-$pgid" 2>/dev/null || true
+    stop_group "$pgid"
     wait "$runner" 2>/dev/null || true
     pgid=""
     if [ -z "$served" ]; then
@@ -171,7 +184,7 @@ measure_test() {
     start_fresh test make test
     local deadline=$(( ${t0%.*} + TEST_TIMEOUT ))
     while kill -0 "$runner" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 2; done
-    kill -- "-$pgid" 2>/dev/null || true
+    stop_group "$pgid"
     local status=0
     wait "$runner" || status=$?
     pgid=""

@@ -11,9 +11,10 @@
 //! 4. minify the JS glue (esbuild, where cargo-leptos uses swc);
 //! 5. name every file after its content (see `names`), and precompress.
 //!
-//! The invariant: the same linked module, through the same tools, gives the same bundle,
-//! so a bundle is kept under a key made of exactly those (`target/front/bundles/<key>/`) and
-//! a build whose module did not change (a style edit, a second `make run`) reuses it at once.
+//! The invariant: the same linked module, through the same tools (this program included),
+//! gives the same bundle, so a bundle is kept under a key made of exactly those
+//! (`target/front/bundles/<key>/`) and a build whose module did not change (a style edit, a
+//! second `make run`) reuses it at once.
 
 use crate::names::{self, Hashes};
 use crate::step::Timings;
@@ -24,8 +25,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Bump when the steps change in a way that changes their output.
-const PIPELINE: &str = "bundle v2";
 /// How many bundles to keep: enough to switch between two branches without rebuilding.
 const KEEP: usize = 3;
 /// The placeholder cargo-leptos has the loader's name carry until it is named after its
@@ -53,11 +52,11 @@ pub fn build(
     timings: &mut Timings,
 ) -> Result<Bundle> {
     let input = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
-    let key = digest::hash(&[
-        input.as_slice(),
-        PIPELINE.as_bytes(),
-        tools.versions.as_bytes(),
-    ]);
+    // This program is one of the tools: a change to any step makes a new bundle.
+    let this = std::env::current_exe()
+        .and_then(std::fs::read)
+        .context("reading xtask itself")?;
+    let key = digest::hash(&[input.as_slice(), &this, tools.versions.as_bytes()]);
     let dir = cache.join(&key);
     if let Ok(hashes) = Hashes::read(&dir) {
         touch(&dir);
@@ -108,13 +107,14 @@ pub fn build(
 
     let step = timings.begin("naming the bundle's files after their content");
     let (hashes, files) = names::name_bundle(&pkg, output_name, &split.prefetch_map)?;
-    hashes.write(&staging)?;
     timings.finish(step);
 
     let step = timings.begin("precompressing the bundle (brotli 11, gzip 9)");
     compress::write_all_twins(&files)?;
     timings.finish(step);
 
+    // Complete: the rename is what makes it a bundle others may reuse.
+    hashes.write(&staging)?;
     std::fs::rename(&staging, &dir)
         .with_context(|| format!("renaming {} to {}", staging.display(), dir.display()))?;
     prune(cache, &dir)?;

@@ -74,7 +74,7 @@ impl Hashes {
         })
     }
 
-    /// Writes them into the bundle directory `dir` (last: it marks the bundle complete).
+    /// Writes them into the bundle directory `dir`.
     pub fn write(&self, dir: &Path) -> Result<()> {
         let text = format!(
             "js: {}\nwasm: {}\nmanifest: {}\nsplit: {}\n",
