@@ -16,10 +16,10 @@
 //! (`target/front/bundles/<key>/`) and a build whose module did not change (a style edit, a
 //! second `make run`) reuses it at once.
 
-use crate::names::{self, Hashes};
+use crate::names::{self, Hashes, LOADER_PLACEHOLDER};
 use crate::step::Timings;
 use crate::tools::{self, Tools};
-use crate::{compress, digest};
+use crate::{compress, digest, files};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,10 +27,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How many bundles to keep: enough to switch between two branches without rebuilding.
 const KEEP: usize = 3;
-/// The placeholder cargo-leptos has the loader's name carry until it is named after its
-/// content: 22 characters, as long as the hash that replaces it, so the wasm module's
-/// import of it can be patched in place.
-pub const LOADER_PLACEHOLDER: &str = "__wasm_split.______________________.js";
 
 /// A finished bundle: `pkg/` (its files and their twins, ready to be copied into the site's
 /// `pkg/`) and `hashes`, in a directory of its own.
@@ -170,7 +166,7 @@ fn bind(wasm: &Path, output_name: &str, out: &Path) -> Result<()> {
 /// the largest first: the first-load module alone takes most of the time, so one core takes
 /// it while the other works through the rest.
 fn optimise(dir: &Path, tools: &Tools) -> Result<()> {
-    let mut modules = files_with_extension(dir, "wasm")?;
+    let mut modules = files::with_extension(dir, "wasm")?;
     modules.sort_by_key(|module| std::cmp::Reverse(module.metadata().map_or(0, |m| m.len())));
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -216,19 +212,6 @@ fn minify(js: &Path, tools: &Tools) -> Result<()> {
             .arg(format!("--outfile={}", out.display())),
     )?;
     std::fs::rename(&out, js).with_context(|| format!("renaming {}", out.display()))
-}
-
-/// The files in `dir` (not below it) whose name ends in `.{extension}`, sorted.
-pub fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_file() && path.extension().is_some_and(|ext| ext == extension) {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 /// Marks a bundle as just used, for `prune`.

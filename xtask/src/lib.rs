@@ -20,6 +20,7 @@ pub mod bundle;
 pub mod cargo;
 pub mod compress;
 pub mod digest;
+pub mod files;
 pub mod manifest;
 pub mod names;
 pub mod settings;
@@ -118,7 +119,7 @@ fn assets(dir: &Path, pkg: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
         return Ok(Vec::new());
     }
     let mut assets = Vec::new();
-    for path in names::walk(dir)? {
+    for path in files::walk(dir)? {
         let relative = path
             .strip_prefix(dir)
             .context("a path outside the assets")?;

@@ -23,7 +23,7 @@ pub struct Entry {
 /// The files under `site_root`, sorted by name.
 pub fn list(site_root: &Path) -> Result<Vec<Entry>> {
     let mut entries = Vec::new();
-    for path in crate::names::walk(site_root)? {
+    for path in crate::files::walk(site_root)? {
         let relative = path
             .strip_prefix(site_root)
             .context("a path outside the site")?;

@@ -20,11 +20,15 @@
 //! cargo-leptos names the glue, the wasm and the manifest after their bytes *before* it
 //! writes the other names into them; this is stricter, and otherwise the same scheme.
 
-use crate::bundle::LOADER_PLACEHOLDER;
 use crate::digest;
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+
+/// The placeholder cargo-leptos has the loader's name carry until it is named after its
+/// content: 22 characters, as long as the hash that replaces it, so the wasm module's
+/// import of it can be patched in place.
+pub const LOADER_PLACEHOLDER: &str = "__wasm_split.______________________.js";
 
 /// The hashes in the names of the files a page refers to, as Leptos reads them from the hash
 /// file (`js: …`, `wasm: …`, `css: …`, `manifest: …`, `split: …`).
@@ -201,7 +205,7 @@ pub fn name_bundle(
 
     // Whatever else wasm-bindgen wrote (`snippets/`, named by path from the glue) stays as
     // it is, and is served and compressed like the rest.
-    for path in walk(dir)? {
+    for path in crate::files::walk(dir)? {
         if !files.contains(&path) {
             files.push(path);
         }
@@ -270,24 +274,4 @@ fn patch_in_place(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
         }
     }
     count
-}
-
-/// Every file under `dir`, at any depth.
-pub fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
 }

@@ -51,7 +51,7 @@ impl Site {
 
     /// Every file under `dir` (twins included), at the same paths under `under`.
     pub fn add_dir(&mut self, under: &Path, dir: &Path) -> Result<()> {
-        for path in crate::names::walk(dir)? {
+        for path in crate::files::walk(dir)? {
             let relative = path
                 .strip_prefix(dir)
                 .context("a path outside its directory")?;
@@ -115,7 +115,7 @@ impl Site {
     /// Removes every file under the root that is neither wanted nor a twin of one made here.
     fn remove_the_rest(&self) -> Result<usize> {
         let mut removed = 0;
-        for path in crate::names::walk(&self.root)? {
+        for path in crate::files::walk(&self.root)? {
             let relative = path
                 .strip_prefix(&self.root)
                 .context("a path outside the site")?;

@@ -7,11 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use xtask::bundle::LOADER_PLACEHOLDER;
 use xtask::compress::{is_twin, twin, TWINS};
 use xtask::digest;
+use xtask::files;
 use xtask::manifest::{self, Entry};
-use xtask::names;
+use xtask::names::LOADER_PLACEHOLDER;
 
 fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -84,7 +84,7 @@ fn the_hash_file_names_files_the_site_has() {
 #[test]
 fn every_hashed_name_is_its_content() {
     let first_load_js = named("js");
-    for path in names::walk(&site()).expect("the site") {
+    for path in files::walk(&site()).expect("the site") {
         let name = path
             .file_name()
             .expect("a name")
@@ -159,7 +159,7 @@ fn every_lazy_module_is_listed_and_loadable() {
         }
     }
     // And every lazy module the site holds is one the manifest lists.
-    for path in names::walk(&pkg()).expect("pkg") {
+    for path in files::walk(&pkg()).expect("pkg") {
         let name = path
             .file_name()
             .expect("a name")
@@ -176,7 +176,7 @@ fn every_lazy_module_is_listed_and_loadable() {
 
 #[test]
 fn every_file_has_twins_that_decompress_to_it() {
-    for path in names::walk(&site()).expect("the site") {
+    for path in files::walk(&site()).expect("the site") {
         if is_twin(&path) {
             let original = path.with_extension("");
             assert!(
