@@ -2,7 +2,8 @@
 # Installs what a command needs, and nothing twice:
 #
 #   scripts/setup.sh build   what `make run` needs: the wasm target, and the build's npm tools
-#                            (binaryen's wasm-opt, esbuild) from xtask/package-lock.json
+#                            (binaryen's wasm-opt, esbuild, Lightning CSS; prebuilt) from
+#                            xtask/package-lock.json
 #   scripts/setup.sh test    what the tests add: Playwright and the JS clients, the Python
 #                            clients, and Debian's chromium, nginx, caddy, haproxy, redis-server
 #   scripts/setup.sh dev     what `make dev` adds: cargo-leptos and a matching wasm-bindgen-cli
@@ -51,9 +52,9 @@ setup_build() {
         rustup target add "$WASM_TARGET"
     fi
 
-    begin "the build's npm tools (binaryen's wasm-opt, esbuild)"
-    npm_packages xtask "the build's npm tools (binaryen's wasm-opt, esbuild)"
-    for tool in wasm-opt esbuild; do
+    begin "the build's npm tools (binaryen's wasm-opt, esbuild, Lightning CSS)"
+    npm_packages xtask "the build's npm tools (binaryen's wasm-opt, esbuild, Lightning CSS)"
+    for tool in wasm-opt esbuild lightningcss; do
         xtask/node_modules/.bin/$tool --version >/dev/null ||
             { echo "setup: xtask/node_modules/.bin/$tool does not run" >&2; false; }
     done
