@@ -11,10 +11,11 @@
 //! 4. minify the JS glue (esbuild, where cargo-leptos uses swc);
 //! 5. name every file after its content (see `names`), and precompress.
 //!
-//! The invariant: the same linked module, through the same tools (this program included),
-//! gives the same bundle, so a bundle is kept under a key made of exactly those
-//! (`target/front/bundles/<key>/`) and a build whose module did not change (a style edit, a
-//! second `make run`) reuses it at once.
+//! The invariant: the same linked module, named the same, through the same tools (this
+//! program included), gives the same bundle, so a bundle is kept under a key made of exactly
+//! those (`target/front/bundles/<key>/`) and a build whose module did not change (a style
+//! edit, a second `make run`) reuses it at once. A bundle directory is complete or absent:
+//! it is made under another name and renamed when done.
 
 use crate::names::{self, Hashes, LOADER_PLACEHOLDER};
 use crate::step::Timings;
@@ -52,7 +53,12 @@ pub fn build(
     let this = std::env::current_exe()
         .and_then(std::fs::read)
         .context("reading xtask itself")?;
-    let key = digest::hash(&[input.as_slice(), &this, tools.versions.as_bytes()]);
+    let key = digest::of_parts(&[
+        input.as_slice(),
+        output_name.as_bytes(),
+        &this,
+        tools.versions.as_bytes(),
+    ]);
     let dir = cache.join(&key);
     if let Ok(hashes) = Hashes::read(&dir) {
         touch(&dir);
@@ -61,6 +67,11 @@ pub fn build(
             hashes,
             fresh: false,
         });
+    }
+    // A bundle directory without its hashes is not one (a copy made by hand, a disk that
+    // filled up): made again.
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
 
     let staging = cache.join(format!("{key}.partial"));
@@ -234,8 +245,8 @@ fn prune(cache: &Path, current: &Path) -> Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if name.ends_with(".partial") || name.ends_with(".split.wasm") {
-            // Another build's work in progress would be named after another key; a
-            // leftover of an interrupted one is just in the way.
+            // Left by an interrupted build: builds take turns (`crate::build` holds a lock),
+            // so no other build is at work in here.
             remove(&path);
             continue;
         }

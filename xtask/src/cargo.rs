@@ -24,11 +24,23 @@ use std::thread;
 /// The browser's target.
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
-/// The target directory cargo uses for the server build.
-pub fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
+/// The target directory: `target/` in the checkout, where the Makefile, the tests and the
+/// server (through Leptos.toml) find what the build made. A `CARGO_TARGET_DIR` elsewhere
+/// would put the server where none of them looks, so it is refused, naming itself.
+pub fn target_dir(root: &Path) -> Result<PathBuf> {
+    let target = root.join("target");
+    if let Some(elsewhere) = std::env::var_os("CARGO_TARGET_DIR") {
+        let elsewhere = std::path::absolute(PathBuf::from(&elsewhere))?;
+        if elsewhere != target {
+            bail!(
+                "CARGO_TARGET_DIR is {}: tickstream's build and its server expect {}; unset it \
+                 for `make`",
+                elsewhere.display(),
+                target.display()
+            );
+        }
+    }
+    Ok(target)
 }
 
 /// The server build: `cargo build --release --bin <bin-target>` with `bin-features`.
@@ -46,7 +58,7 @@ pub fn server(root: &Path, package: &str, settings: &Settings) -> Result<()> {
 
 /// The wasm build, in `target/front`; returns the linked module.
 pub fn wasm(root: &Path, package: &str, settings: &Settings) -> Result<PathBuf> {
-    let front = target_dir(root).join("front");
+    let front = target_dir(root)?.join("front");
     let mut wasm = cargo(root);
     wasm.args([
         "rustc",

@@ -1,5 +1,6 @@
 //! Listing files: the few ways the build walks a directory, sorted so that every build
-//! visits files in the same order.
+//! visits files in the same order. A symbolic link is listed as itself, never followed: the
+//! site's sync removes what it lists, and must not reach through a link into other files.
 
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -12,11 +13,11 @@ pub fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
         for entry in
             std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
         {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                stack.push(entry.path());
             } else {
-                files.push(path);
+                files.push(entry.path());
             }
         }
     }
@@ -28,8 +29,9 @@ pub fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
 pub fn with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_file() && path.extension().is_some_and(|ext| ext == extension) {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_file() && path.extension().is_some_and(|ext| ext == extension) {
             files.push(path);
         }
     }

@@ -7,8 +7,8 @@
 //! - `settings`: `[package.metadata.leptos]` from Cargo.toml, the one source of truth;
 //! - `cargo`: the server build and the wasm build;
 //! - `bundle`: split, wasm-bindgen, wasm-opt, minify, name and precompress the wasm bundle,
-//!   cached under the linked module's hash (so an unchanged module costs nothing) — the wasm
-//!   build and its bundle run beside the server build;
+//!   cached under a hash of the linked module and the tools (so an unchanged module costs
+//!   nothing) — the wasm build and its bundle run beside the server build;
 //! - `style`: the stylesheet, bundled and minified by Lightning CSS (its npm CLI);
 //! - `site`: everything copied into `target/site`, stale files removed, twins made;
 //! - then the hash file the server reads, beside the server binary.
@@ -38,11 +38,15 @@ pub fn build(root: &Path) -> Result<()> {
     let mut timings = step::Timings::default();
     let (package, settings) = Settings::read(root)?;
     if !settings.hash_files {
-        bail!("hash-files = false: xtask only builds content-hashed sites (the server caches them for good)");
+        bail!(
+            "hash-files = false: xtask only builds content-hashed sites \
+             (the server caches them for good)"
+        );
     }
     // Before minutes of compiling: a missing tool is found now.
     let tools = tools::Tools::find(root)?;
-    let target = cargo::target_dir(root);
+    let target = cargo::target_dir(root)?;
+    let _turn = take_turn(&target)?;
 
     // Two lines of work at once: the server build, and the wasm build with everything done
     // to its module after (which then overlaps the server build's long tail).
@@ -68,9 +72,16 @@ pub fn build(root: &Path) -> Result<()> {
         });
         (joined(server), joined(front))
     });
-    let (bundle, front_timings) = front.context("the browser bundle")?;
+    let (bundle, front_timings, server_timings) = match (front, server) {
+        (Ok((bundle, front)), Ok(server)) => (bundle, front, server),
+        (Err(front), Ok(_)) => return Err(front.context("the browser bundle")),
+        (Ok(_), Err(server)) => return Err(server.context("the server")),
+        (Err(front), Err(server)) => {
+            bail!("the server: {server:#}\nand the browser bundle: {front:#}")
+        }
+    };
     timings.absorb("browser", front_timings);
-    timings.absorb("server", server.context("the server")?);
+    timings.absorb("server", server_timings);
 
     let step = timings.begin("bundling and minifying the stylesheet (Lightning CSS)");
     let css = style::build(root, &settings, &tools, &target.join("front/style.css"))?;
@@ -81,7 +92,7 @@ pub fn build(root: &Path) -> Result<()> {
     let pkg = settings.site_pkg_dir.clone();
     let mut site = site::Site::new(site_root.clone());
     site.add_dir(&pkg, &bundle.pkg())?;
-    let css_hash = digest::hash(&[css.as_bytes()]);
+    let css_hash = digest::of(css.as_bytes());
     let css_name = names::hashed_name(&format!("{}.css", settings.output_name), &css_hash);
     site.add_compressed(pkg.join(css_name), css.into_bytes())?;
     for (relative, path) in assets(&root.join(&settings.assets_dir), &pkg)? {
@@ -90,7 +101,7 @@ pub fn build(root: &Path) -> Result<()> {
     }
     let synced = site.sync()?;
     // Last: it names the files above, which are all in place now.
-    let hash_file = settings.hash_file(&target);
+    let hash_file = root.join(settings.hash_file());
     site::write_if_different(&hash_file, bundle.hashes.hash_file(&css_hash).as_bytes())?;
     timings.finish(step);
 
@@ -104,6 +115,21 @@ pub fn build(root: &Path) -> Result<()> {
     );
     eprintln!("{}", timings.summary());
     Ok(())
+}
+
+/// Waits for any other build of this checkout to finish, then holds the turn until dropped:
+/// two builds at once would write the same bundle cache and the same site.
+fn take_turn(target: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(target).with_context(|| format!("creating {}", target.display()))?;
+    let path = target.join(".xtask-build.lock");
+    let lock =
+        std::fs::File::create(&path).with_context(|| format!("opening {}", path.display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!("==> build: another build of this checkout is running: waiting for it");
+        lock.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+    }
+    Ok(lock)
 }
 
 fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {

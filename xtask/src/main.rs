@@ -1,4 +1,8 @@
 //! `xtask`: tickstream's own build commands (`cargo run -p xtask -- --help`).
+//!
+//! It works on the checkout it was built from (its `CARGO_MANIFEST_DIR`, known when it was
+//! compiled), whatever the directory it is run from: a build tool of one project, never
+//! installed elsewhere.
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -17,7 +21,8 @@ enum Command {
     /// Build the server and the site for release, as `cargo leptos build --release --split
     /// --precompress` does (settings from Cargo.toml's [package.metadata.leptos]).
     Build,
-    /// Print a built site's files, hashes written `<hash>`, with their sizes.
+    /// Print a built site's files, hashes written `<hash>`, with their sizes, after a line
+    /// naming the checkout's sources (which the site is taken to be built from).
     Manifest {
         /// The site root to list.
         #[arg(default_value = "target/site")]
@@ -50,6 +55,8 @@ fn run(command: Command) -> Result<()> {
             } else {
                 root.join(site)
             };
+            let sources = xtask::manifest::sources(&root)?;
+            print!("{}", xtask::manifest::sources_line(&sources));
             print!(
                 "{}",
                 xtask::manifest::render(&xtask::manifest::list(&site)?)

@@ -3,9 +3,10 @@
 //!
 //! `xtask manifest` prints it. `xtask/cargo-leptos-site.txt` is that list for a site built by
 //! `cargo leptos build --release --split --precompress` (`scripts/cargo-leptos-site.sh`), and
-//! `xtask/tests/site.rs` holds every build of ours to it: the same files, and the same sizes
-//! wherever the two tools run the same steps. So the two build paths cannot drift apart
-//! silently.
+//! `xtask/tests/site.rs` holds every build of ours to it: the same kinds of files always, and
+//! while the app's sources are the ones the list was made from (its `# sources` line), the
+//! same files and the same sizes wherever the two tools run the same steps. So the two build
+//! paths cannot drift apart silently, and an edit to the app does not break the comparison.
 
 use crate::digest::HASH_LEN;
 use anyhow::{Context, Result};
@@ -72,6 +73,63 @@ pub fn is_hash(part: &str) -> bool {
             .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }
 
+/// What a site is made of besides the tools: a hash over the app's sources — every file
+/// under `src/`, `style/` and `public/`, and `Cargo.toml`, `Cargo.lock` and
+/// `.cargo/config.toml` — with their paths.
+pub fn sources(root: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    for dir in ["src", "style", "public"] {
+        files.extend(crate::files::walk(&root.join(dir))?);
+    }
+    for file in ["Cargo.toml", "Cargo.lock", ".cargo/config.toml"] {
+        files.push(root.join(file));
+    }
+    let mut parts = Vec::new();
+    for path in &files {
+        let relative = path
+            .strip_prefix(root)
+            .context("a source outside the checkout")?;
+        parts.push(relative.to_string_lossy().into_owned().into_bytes());
+        parts.push(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    }
+    let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    Ok(crate::digest::of_parts(&parts))
+}
+
+/// The line that records `sources` in a list.
+const SOURCES: &str = "# sources ";
+
+/// The `# sources <hash>` line of a list.
+pub fn sources_line(hash: &str) -> String {
+    format!("{SOURCES}{hash}\n")
+}
+
+/// The sources hash a list records, if any.
+pub fn recorded_sources(text: &str) -> Option<&str> {
+    text.lines().find_map(|line| line.strip_prefix(SOURCES))
+}
+
+/// A name with what an edit to the app changes written as placeholders: the lazy modules'
+/// names and numbers (`chunk_<n>`, `split_<name>`), so that a list of kinds of files stays
+/// the same when a lazy module is added.
+pub fn kind(name: &str) -> String {
+    let (dir, file) = name.rsplit_once('/').unwrap_or(("", name));
+    let stem_end = file.find('.').unwrap_or(file.len());
+    let (stem, rest) = file.split_at(stem_end);
+    let stem = if stem.starts_with("chunk_") {
+        "chunk_<n>"
+    } else if stem.starts_with("split_") {
+        "split_<name>"
+    } else {
+        stem
+    };
+    if dir.is_empty() {
+        format!("{stem}{rest}")
+    } else {
+        format!("{dir}/{stem}{rest}")
+    }
+}
+
 /// The list as text: `<size> <name>` per line.
 pub fn render(entries: &[Entry]) -> String {
     entries
@@ -118,6 +176,27 @@ mod tests {
             without_hash("pkg/abcdefghijklmnopqrstuv.js"),
             "pkg/abcdefghijklmnopqrstuv.js"
         );
+    }
+
+    #[test]
+    fn kinds_forget_which_lazy_module_a_file_is() {
+        assert_eq!(
+            kind("pkg/chunk_11.<hash>.wasm.br"),
+            "pkg/chunk_<n>.<hash>.wasm.br"
+        );
+        assert_eq!(
+            kind("pkg/split___lab_route_view_99.<hash>.wasm"),
+            "pkg/split_<name>.<hash>.wasm"
+        );
+        assert_eq!(kind("pkg/tickstream.<hash>.js"), "pkg/tickstream.<hash>.js");
+        assert_eq!(kind("favicon.svg"), "favicon.svg");
+    }
+
+    #[test]
+    fn a_list_records_its_sources() {
+        let text = format!("# made by hand\n{}257 favicon.svg\n", sources_line("abc"));
+        assert_eq!(recorded_sources(&text), Some("abc"));
+        assert_eq!(recorded_sources("257 favicon.svg\n"), None);
     }
 
     #[test]

@@ -110,9 +110,12 @@ pub fn name_bundle(
     let mut renamed: BTreeMap<String, String> = BTreeMap::new();
     let mut files = Vec::new();
 
-    // The files that name nothing.
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+    // The files that name nothing. (Listed first, renamed after: a directory read while its
+    // entries are renamed may list one twice.)
+    for path in crate::files::walk(dir)? {
+        if path.parent() != Some(dir) {
+            continue;
+        }
         let Some(name) = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -121,14 +124,14 @@ pub fn name_bundle(
             continue;
         };
         let leaf = (name.ends_with(".wasm") && name != main_wasm) || name.ends_with(".d.ts");
-        if !path.is_file() || !leaf {
+        if !leaf {
             continue;
         }
         let bytes = read(&path)?;
         if contains(&bytes, LOADER_PLACEHOLDER.as_bytes()) {
             bail!("{name} names the loader: its name would depend on itself (names.rs)");
         }
-        let new = hashed_name(&name, &digest::hash(&[&bytes]));
+        let new = hashed_name(&name, &digest::of(&bytes));
         files.push(rename(&path, &dir.join(&new))?);
         renamed.insert(name, new);
     }
@@ -159,7 +162,7 @@ pub fn name_bundle(
         manifest.insert(split.as_str(), hashed);
     }
     let manifest = serde_json::to_string(&manifest)?;
-    let manifest_hash = digest::hash(&[manifest.as_bytes()]);
+    let manifest_hash = digest::of(manifest.as_bytes());
     let manifest_path = dir.join(hashed_name("__wasm_split_manifest.json", &manifest_hash));
     std::fs::write(&manifest_path, &manifest)?;
     files.push(manifest_path);
@@ -167,7 +170,7 @@ pub fn name_bundle(
     // The glue and the loader, which name each other.
     let js_path = dir.join(&main_js);
     let js = String::from_utf8(read(&js_path)?).context("the JS glue is not UTF-8")?;
-    let js_hash = digest::hash(&[js.as_bytes(), loader.as_bytes()]);
+    let js_hash = digest::of_parts(&[js.as_bytes(), loader.as_bytes()]);
     let js_name = hashed_name(&main_js, &js_hash);
     let loader = replace_all(
         &loader,
@@ -175,7 +178,7 @@ pub fn name_bundle(
         &format!("\"./{js_name}\""),
         1..=1,
     )?;
-    let split_hash = digest::hash(&[loader.as_bytes()]);
+    let split_hash = digest::of(loader.as_bytes());
     let loader_name = LOADER_PLACEHOLDER.replace(&"_".repeat(digest::HASH_LEN), &split_hash);
     let js = replace_all(&js, LOADER_PLACEHOLDER, &loader_name, 1..)?;
     files.push(write_renamed(
@@ -196,7 +199,7 @@ pub fn name_bundle(
     if patched == 0 {
         bail!("{main_wasm} does not import the loader {LOADER_PLACEHOLDER}");
     }
-    let wasm_hash = digest::hash(&[&wasm]);
+    let wasm_hash = digest::of(&wasm);
     files.push(write_renamed(
         &wasm_path,
         &dir.join(hashed_name(&main_wasm, &wasm_hash)),
@@ -274,4 +277,115 @@ fn patch_in_place(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
         }
     }
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_goes_before_the_last_extension() {
+        assert_eq!(hashed_name("tickstream.js", "H"), "tickstream.H.js");
+        assert_eq!(hashed_name("tickstream.d.ts", "H"), "tickstream.d.H.ts");
+        assert_eq!(hashed_name("LICENSE", "H"), "LICENSE.H");
+    }
+
+    #[test]
+    fn a_reference_must_be_where_it_should() -> Result<()> {
+        assert_eq!(replace_all("a b a", "a", "c", 2..=2)?, "c b c");
+        assert!(replace_all("a b a", "a", "c", 1..=1).is_err());
+        assert!(replace_all("b", "a", "c", 1..).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn patches_keep_the_length() {
+        let mut bytes = b"xxABxAByy".to_vec();
+        assert_eq!(patch_in_place(&mut bytes, b"AB", b"CD"), 2);
+        assert_eq!(bytes, b"xxCDxCDyy");
+    }
+
+    /// A bundle as the split and wasm-bindgen leave it, in a directory of the test's own.
+    fn bundle(name: &str, chunk: &[u8]) -> Result<PathBuf> {
+        let dir = std::env::temp_dir().join(format!("xtask-names-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let files: [(&str, &[u8]); 6] = [
+            (
+                "app.js",
+                b"import * as s from './__wasm_split.______________________.js';",
+            ),
+            (
+                "app.wasm",
+                b"\0asm..__wasm_split.______________________.js..",
+            ),
+            ("app.d.ts", b"export function hydrate(): void;"),
+            ("chunk_0.wasm", chunk),
+            ("split_a.wasm", b"\0asm split a"),
+            (
+                LOADER_PLACEHOLDER,
+                b"import { initSync } from \"./app.js\";\n\
+                  const c = fetch(new URL(\"./chunk_0.wasm\", import.meta.url));\n\
+                  const a = fetch(new URL(\"./split_a.wasm\", import.meta.url));\n",
+            ),
+        ];
+        for (file, bytes) in files {
+            std::fs::write(dir.join(file), bytes)?;
+        }
+        Ok(dir)
+    }
+
+    fn prefetch() -> HashMap<String, Vec<String>> {
+        HashMap::from([(
+            "a".to_string(),
+            vec!["chunk_0".to_string(), "split_a".to_string()],
+        )])
+    }
+
+    #[test]
+    fn every_name_covers_the_bytes_behind_it() -> Result<()> {
+        let dir = bundle("names", b"\0asm chunk 0")?;
+        let (hashes, files) = name_bundle(&dir, "app", &prefetch())?;
+        assert_eq!(files.len(), 7, "{files:?}");
+        let loader_name = format!("__wasm_split.{}.js", hashes.split);
+        let loader = std::fs::read_to_string(dir.join(&loader_name))?;
+        let js_name = format!("app.{}.js", hashes.js);
+        let js = std::fs::read_to_string(dir.join(&js_name))?;
+        // Named after their own bytes: the loader and the first-load module, each with the
+        // other names in.
+        assert_eq!(digest::of(loader.as_bytes()), hashes.split);
+        let wasm = std::fs::read(dir.join(format!("app.{}.wasm", hashes.wasm)))?;
+        assert_eq!(digest::of(&wasm), hashes.wasm);
+        assert!(contains(&wasm, loader_name.as_bytes()));
+        // The glue: after itself and its loader, before either named the other.
+        assert!(js.contains(&loader_name));
+        assert!(loader.contains(&format!("\"./{js_name}\"")));
+        let before = [
+            js.replace(&loader_name, LOADER_PLACEHOLDER),
+            loader.replace(&js_name, "app.js"),
+        ];
+        assert_eq!(
+            digest::of_parts(&[before[0].as_bytes(), before[1].as_bytes()]),
+            hashes.js
+        );
+        // The manifest lists the lazy modules by their new names, which the loader fetches.
+        let manifest = std::fs::read_to_string(
+            dir.join(format!("__wasm_split_manifest.{}.json", hashes.manifest)),
+        )?;
+        let listed: BTreeMap<String, Vec<String>> = serde_json::from_str(&manifest)?;
+        for stem in &listed["a"] {
+            assert!(dir.join(format!("{stem}.wasm")).is_file(), "{stem}");
+            assert!(loader.contains(&format!("\"./{stem}.wasm\"")), "{stem}");
+        }
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_lazy_module_that_names_the_loader_is_refused() -> Result<()> {
+        let dir = bundle("cycle", b"__wasm_split.______________________.js")?;
+        assert!(name_bundle(&dir, "app", &prefetch()).is_err());
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
 }

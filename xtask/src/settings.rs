@@ -7,7 +7,7 @@
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// `[package.metadata.leptos]`, the keys this project uses. Every path is relative to the
 /// workspace root, as cargo-leptos reads them.
@@ -91,24 +91,34 @@ impl Settings {
             "xtask builds what these settings describe and nothing else: a setting it does \
              not know needs `cargo leptos build`, or teaching to xtask",
         )?;
-        if settings.site_pkg_dir.is_absolute() || settings.site_pkg_dir.components().count() != 1 {
+        // The build removes whatever it did not make from the site root: a root that is
+        // not a directory of build output could take the sources with it.
+        let parts = plain_parts(&settings.site_root).context("site-root")?;
+        if parts.len() < 2 || parts[0] != "target" {
+            bail!("site-root must be a directory under target/, which the build owns");
+        }
+        if plain_parts(&settings.site_pkg_dir)
+            .context("site-pkg-dir")?
+            .len()
+            != 1
+        {
             bail!("site-pkg-dir must be one directory name under the site root");
+        }
+        let hash_file = settings.hash_file();
+        if !hash_file.starts_with("target") || plain_parts(&hash_file).is_err() {
+            bail!("hash-file-name must lead from the site root to a file under target/");
         }
         Ok((manifest.package.name, settings))
     }
 
-    /// The site's package directory (`target/site/pkg`), relative to the workspace root.
-    pub fn pkg_dir(&self) -> PathBuf {
-        self.site_root.join(&self.site_pkg_dir)
-    }
-
-    /// Where the hash file goes: beside the release server binary, joined with
-    /// `hash-file-name` (`target/release/../hash.txt`), where Leptos reads it.
-    pub fn hash_file(&self, target_dir: &Path) -> PathBuf {
-        let mut path = target_dir.join("release");
+    /// Where the hash file goes, relative to the workspace root: the site root joined with
+    /// `hash-file-name` (`target/site/../hash.txt` is `target/hash.txt`), which is where the
+    /// server looks for it (`src/server/assets.rs`), whichever binary runs.
+    pub fn hash_file(&self) -> PathBuf {
+        let mut path = self.site_root.clone();
         for part in self.hash_file_name.components() {
             match part {
-                std::path::Component::ParentDir => {
+                Component::ParentDir => {
                     path.pop();
                 }
                 other => path.push(other),
@@ -116,6 +126,21 @@ impl Settings {
         }
         path
     }
+}
+
+/// The names of a relative path made of plain names only (no `..`, no root, not empty).
+fn plain_parts(path: &Path) -> Result<Vec<String>> {
+    let parts: Vec<String> = path
+        .components()
+        .map(|part| match part {
+            Component::Normal(name) => Ok(name.to_string_lossy().into_owned()),
+            _ => bail!("{} must be a relative path of plain names", path.display()),
+        })
+        .collect::<Result<_>>()?;
+    if parts.is_empty() {
+        bail!("an empty path");
+    }
+    Ok(parts)
 }
 
 #[cfg(test)]
@@ -148,13 +173,34 @@ hash-file-name = "../hash.txt"
     fn reads_the_section_cargo_leptos_reads() -> Result<()> {
         let (package, settings) = Settings::parse(CARGO_TOML)?;
         assert_eq!(package, "demo");
-        assert_eq!(settings.pkg_dir(), Path::new("target/site/pkg"));
+        assert_eq!(settings.site_pkg_dir, Path::new("pkg"));
         assert_eq!(settings.lib_profile_release, "wasm-release");
-        assert_eq!(
-            settings.hash_file(Path::new("target")),
-            Path::new("target/hash.txt")
-        );
+        assert_eq!(settings.hash_file(), Path::new("target/hash.txt"));
         Ok(())
+    }
+
+    #[test]
+    fn refuses_a_site_root_the_build_could_not_own() {
+        for root in [
+            ".",
+            "",
+            "public",
+            "target",
+            "/tmp/site",
+            "target/../src",
+            "../target/site",
+        ] {
+            let text = CARGO_TOML.replace(
+                "site-root = \"target/site\"",
+                &format!("site-root = {root:?}"),
+            );
+            let error = format!("{:#}", Settings::parse(&text).expect_err(root));
+            assert!(error.contains("site-root"), "{root}: {error}");
+        }
+        let text = CARGO_TOML.replace("site-pkg-dir = \"pkg\"", "site-pkg-dir = \"..\"");
+        assert!(Settings::parse(&text).is_err());
+        let text = CARGO_TOML.replace("\"../hash.txt\"", "\"../../../hash.txt\"");
+        assert!(Settings::parse(&text).is_err());
     }
 
     #[test]

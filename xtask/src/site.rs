@@ -4,8 +4,9 @@
 //! The invariants:
 //! - after a build the site holds exactly the files of that build: a hashed file an earlier
 //!   build left is removed, so nothing stale can be served;
-//! - a file is written only when its bytes differ from what is there, and a twin is made only
-//!   for a file that changed (or lacks it): a rebuild that changed nothing writes nothing.
+//! - a file (twins included) is written only when its bytes differ from what is there, and
+//!   always whole (a temporary file, then a rename): a rebuild that changed nothing writes
+//!   nothing, and an interrupted one leaves no half-written file to be served.
 
 use crate::compress;
 use anyhow::{bail, Context, Result};
@@ -26,6 +27,14 @@ pub struct Site {
     wanted: BTreeMap<PathBuf, Source>,
     /// The files whose twins this build makes (not those that arrive with their own).
     compressed: BTreeSet<PathBuf>,
+}
+
+/// How each twin is made, by suffix (`compress::TWINS`).
+fn pack(suffix: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+    match suffix {
+        "br" => compress::brotli(bytes),
+        _ => compress::gzip(bytes),
+    }
 }
 
 /// What `sync` did.
@@ -93,14 +102,11 @@ impl Site {
                 synced.unchanged += 1;
             }
             if self.compressed.contains(path) {
-                for (suffix, pack) in [
-                    ("br", compress::brotli as fn(&[u8]) -> Result<Vec<u8>>),
-                    ("gz", compress::gzip),
-                ] {
+                // Made afresh each time (the stylesheet and the assets: milliseconds), so a
+                // twin can never outlive the bytes it was made from.
+                for suffix in compress::TWINS {
                     let twin = compress::twin(&target, suffix);
-                    if changed || !twin.is_file() {
-                        std::fs::write(&twin, pack(&bytes)?)
-                            .with_context(|| format!("writing {}", twin.display()))?;
+                    if write_if_different(&twin, &pack(suffix, &bytes)?)? {
                         synced.written += 1;
                     } else {
                         synced.unchanged += 1;
@@ -153,8 +159,9 @@ pub fn write_if_different(path: &Path, bytes: &[u8]) -> Result<bool> {
 
 fn remove_empty_dirs(dir: &Path) -> Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
             remove_empty_dirs(&path)?;
             if std::fs::read_dir(&path)?.next().is_none() {
                 std::fs::remove_dir(&path)?;
