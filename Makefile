@@ -65,12 +65,13 @@ rust-test:
 	cargo test --features ssr
 
 ## The build tool's tests, and the site it built held to what cargo-leptos builds
-## (xtask/tests/site.rs, against xtask/cargo-leptos-site.txt). Run after `make build`.
-site-test:
-	cargo test --release -p xtask
+## (xtask/tests/site.rs, against xtask/cargo-leptos-site.txt; it says when it compares kinds
+## of files only).
+site-test: build
+	cargo test --release -p xtask -- --nocapture
 
-## The Playwright suite, against the release build (run `make build` first).
-e2e:
+## The Playwright suite, against the release build.
+e2e: setup-test build
 	cd end2end && npx playwright test
 
 ## The transport lab for LAB_SECONDS (60) in headless Chromium: prints its table and writes it
