@@ -19,8 +19,10 @@ CARGO_TARGET_DIR=$out LEPTOS_SITE_ROOT=$out/site \
 cargo build --release -p xtask
 {
     echo "# The site \`cargo leptos build --release --split --precompress\` (cargo-leptos $(cargo leptos --version | cut -d' ' -f2))"
-    changes=$(git status --porcelain --untracked-files=no -- src style public Cargo.toml Cargo.lock |
-        grep -q . && echo ' with uncommitted changes' || true)
+    changes=""
+    if [ -n "$(git status --porcelain --untracked-files=no -- src style public Cargo.toml Cargo.lock)" ]; then
+        changes=" with uncommitted changes"
+    fi
     echo "# made of commit $(git rev-parse --short HEAD)$changes: size in bytes, then the path under the site"
     echo "# root with its content hash written <hash>. Written by scripts/cargo-leptos-site.sh."
     ./target/release/xtask manifest "$out/site"

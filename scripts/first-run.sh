@@ -87,17 +87,24 @@ stop_group() {
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# Runs "$@" in a fresh clone with a fresh home, every output line timestamped into $log.
-# Sets `pgid` while it runs so that the caller (and the exit trap) can stop it.
-start_fresh() {
-    local name="$1"; shift
-    local dir="$work/$name"
+# A new clone of the commit for one command, in $work/<name>/clone, with an empty home beside it.
+prepare() {
+    local dir="$work/$1"
     mkdir -p "$dir/home"
     git clone -q --no-hardlinks "$repo" "$dir/clone"
     git -C "$dir/clone" checkout -q "$commit"
+}
+
+# Runs "$@" in the clone `prepare $name` made, with its fresh home, every output line
+# timestamped into $log. Sets `runner` and `pgid` while it runs so that the caller (and the
+# exit trap) can stop it.
+start_fresh() {
+    local name="$1"; shift
+    local dir="$work/$name"
     log="$dir/log"
     # setsid: the command, its children and the timestamper form one process group, led by
-    # $runner, so that one signal stops them all.
+    # $runner. (setsid does not fork here: a script's background job is not a group leader,
+    # so the pid $! names is the group's.)
     HOME="$dir/home" CARGO_HOME="$dir/home/.cargo" PATH="$dir/home/.cargo/bin:$shims:$clean_path" \
         npm_config_cache="$dir/home/.npm" PIP_CACHE_DIR="$dir/home/.cache/pip" \
         CI=true CARGO_INCREMENTAL=0 \
@@ -149,41 +156,47 @@ build_steps() {
         END { printf "%s", rows }' "$1"
 }
 
+# Each measurement sets its outcome and total; the report says what happened either way.
 measure_run() {
     local port; port=$(free_port)
     say "make run (serving on 127.0.0.1:$port) in a fresh clone of $commit"
+    prepare run
     local t0; t0=$(date +%s.%N)
     start_fresh run make run "ADDR=127.0.0.1:$port"
     local served="" deadline=$(( ${t0%.*} + RUN_TIMEOUT ))
+    run_outcome="timed out"
     while [ "$(date +%s)" -lt "$deadline" ]; do
         if curl -fsS -o "$work/run/page.html" "http://127.0.0.1:$port/" 2>/dev/null &&
             grep -q 'data-testid' "$work/run/page.html"; then
-            served=$(date +%s.%N); break
+            served=$(date +%s.%N); run_outcome=served; break
         fi
-        if ! kill -0 "$runner" 2>/dev/null; then break; fi
+        if ! kill -0 "$runner" 2>/dev/null; then run_outcome="stopped before serving"; break; fi
         sleep 1
     done
+    local t1; t1=${served:-$(date +%s.%N)}
     stop_group "$pgid"
     wait "$runner" 2>/dev/null || true
     pgid=""
-    if [ -z "$served" ]; then
-        say "make run never served a page; its log's last lines:"; tail -n 30 "$work/run/log" >&2
-        emit "| \`make run\` | **never served a page** (see the log) | |"
-        run_rows=""
-        return 1
-    fi
-    run_total=$(awk -v a="$t0" -v b="$served" 'BEGIN { printf "%.0f", b - a }')
-    run_rows=$(breakdown "$work/run/log" "$t0" "$served")
+    run_total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }')
+    run_rows=$(breakdown "$work/run/log" "$t0" "$t1")
     run_build_steps=$(build_steps "$work/run/log")
-    say "make run: first page after $(fmt_secs "$run_total")"
+    if [ "$run_outcome" = served ]; then
+        say "make run: first page after $(fmt_secs "$run_total")"
+    else
+        say "make run $run_outcome after $(fmt_secs "$run_total"); its log's last lines:"
+        tail -n 30 "$work/run/log" >&2
+    fi
 }
 
 measure_test() {
     say "make test in a fresh clone of $commit"
+    prepare test
     local t0; t0=$(date +%s.%N)
     start_fresh test make test
     local deadline=$(( ${t0%.*} + TEST_TIMEOUT ))
     while kill -0 "$runner" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 2; done
+    local timed_out=0
+    kill -0 "$runner" 2>/dev/null && timed_out=1
     stop_group "$pgid"
     local status=0
     wait "$runner" || status=$?
@@ -191,21 +204,26 @@ measure_test() {
     local t1; t1=$(date +%s.%N)
     test_total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }')
     test_rows=$(breakdown "$work/test/log" "$t0" "$t1")
-    if [ "$status" != 0 ]; then
-        test_ok=0
-        say "make test FAILED after $(fmt_secs "$test_total"); its log's last lines:"
-        tail -n 40 "$work/test/log" >&2
+    if [ "$timed_out" = 1 ]; then
+        test_outcome="timed out"
+    elif [ "$status" != 0 ]; then
+        test_outcome=failed
     else
-        test_ok=1
-        say "make test: passed after $(fmt_secs "$test_total")"
+        test_outcome=passed
     fi
-    return $status
+    if [ "$test_outcome" = passed ]; then
+        say "make test: passed after $(fmt_secs "$test_total")"
+    else
+        say "make test $test_outcome after $(fmt_secs "$test_total"); its log's last lines:"
+        tail -n 40 "$work/test/log" >&2
+    fi
 }
 
-run_total=""; test_total=""; run_rows=""; test_rows=""; run_build_steps=""; test_ok=1
+run_total=""; test_total=""; run_rows=""; test_rows=""; run_build_steps=""
+run_outcome=""; test_outcome=""
 # make test first: on a machine without the Debian packages, it is the one that installs them.
-if [ "$only" != run ]; then measure_test || true; fi
-if [ "$only" != test ]; then measure_run || true; fi
+if [ "$only" != run ]; then measure_test; fi
+if [ "$only" != test ]; then measure_run; fi
 
 # The report.
 machine="$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
@@ -217,10 +235,16 @@ machine="$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' 
     echo
     echo "| command | until | time |"
     echo "|---|---|--:|"
-    if [ -n "$run_total" ]; then echo "| \`make run\` | the first page is served | $(fmt_secs "$run_total") |"; fi
-    if [ -n "$test_total" ]; then
-        echo "| \`make test\` | $([ "$test_ok" = 1 ] && echo 'it passes' || echo '**it failed**') | $(fmt_secs "$test_total") |"
-    fi
+    case "$run_outcome" in
+        "") ;;
+        served) echo "| \`make run\` | the first page is served | $(fmt_secs "$run_total") |" ;;
+        *) echo "| \`make run\` | **$run_outcome** | $(fmt_secs "$run_total") |" ;;
+    esac
+    case "$test_outcome" in
+        "") ;;
+        passed) echo "| \`make test\` | it passes | $(fmt_secs "$test_total") |" ;;
+        *) echo "| \`make test\` | **it $test_outcome** | $(fmt_secs "$test_total") |" ;;
+    esac
     for which in run test; do
         rows=$([ "$which" = run ] && echo "$run_rows" || echo "$test_rows")
         [ -n "$rows" ] || continue
@@ -248,6 +272,13 @@ machine="$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' 
 mkdir -p "$(dirname "$out")"
 cp "$work/report.md" "$out"
 cat "$out"
+ok=1
+[ -z "$run_outcome" ] || [ "$run_outcome" = served ] || ok=0
+[ -z "$test_outcome" ] || [ "$test_outcome" = passed ] || ok=0
+if [ "$ok" = 0 ]; then
+    say "a first run failed: the README keeps its last report (this one is in $out)"
+    exit 1
+fi
 if [ "$readme" = 1 ]; then
     python3 - "$out" <<'EOF'
 import sys
@@ -261,4 +292,3 @@ open("README.md", "w").write(text[: a + len(begin)] + "\n" + report + "\n" + tex
 EOF
     say "README.md's first-run section rewritten"
 fi
-[ "$test_ok" = 1 ]

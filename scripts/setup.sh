@@ -11,7 +11,7 @@
 # With no part named, all three. Each step checks first and skips what is already there at
 # the right version, so a second run costs seconds. A step that fails stops the script with
 # a message naming it. Only the package registries are used (crates.io, npm, Debian).
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.10

@@ -2,8 +2,8 @@
 //! for good; everything else revalidated on every use.
 //!
 //! The release build (`xtask build`, like `cargo leptos build`) names the JS, the wasm (and
-//! its lazily loaded pieces) and the CSS after an MD5 of their bytes, and lists the hashes in a file the server reads to write
-//! those names into each page. A name with a hash in it can never serve other bytes, so it
+//! its lazily loaded pieces) and the CSS after an MD5 of their bytes, and lists the hashes
+//! in a file the server reads to write those names into each page. A name with a hash in it can never serve other bytes, so it
 //! is `immutable` for a year; anything else (a page, the favicon) is `no-cache`. The
 //! invariant: no response is cacheable unless its URL changes whenever its bytes do.
 //!

@@ -1,7 +1,7 @@
 //! Parts of the page most visitors never open — the instructor console, the alert form —
 //! come in WebAssembly modules of their own, fetched the first time they are wanted.
-//! The release build's split (`xtask/src/bundle.rs`) cuts each `#[lazy]` function, with all the code only it
-//! reaches, out of the module every visitor downloads first.
+//! The release build's split (`xtask/src/bundle.rs`) cuts each `#[lazy]` function, with all
+//! the code only it reaches, out of the module every visitor downloads first.
 //!
 //! Invariant: a deferred part is never rendered by the server nor during hydration (nobody
 //! has asked for it yet), so the page the server sent and the page that hydrates agree.

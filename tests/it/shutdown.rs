@@ -6,8 +6,20 @@ use crate::support::PATIENCE;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A server process, killed if a test ends (or fails) before it does.
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// `tickstream` on a free port with its output on pipes; returns once it listens.
-async fn start() -> Child {
+async fn start() -> Server {
     let port = crate::support::proxy::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_tickstream"))
         .args(["--addr", &format!("127.0.0.1:{port}")])
@@ -21,6 +33,7 @@ async fn start() -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("tickstream starts");
+    let server = Server(Some(child));
     let deadline = Instant::now() + PATIENCE;
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -29,7 +42,7 @@ async fn start() -> Child {
         assert!(Instant::now() < deadline, "tickstream never listened");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    child
+    server
 }
 
 fn sigterm(child: &Child) {
@@ -40,8 +53,9 @@ fn sigterm(child: &Child) {
     assert!(status.success(), "kill -TERM failed");
 }
 
-/// Waits for the process to end (killing it if it never does), and says how it ended.
-async fn ended(mut child: Child) -> Option<std::process::ExitStatus> {
+/// Waits for the process to end, and says how it ended (`None`: it did not).
+async fn ended(server: &mut Server) -> Option<std::process::ExitStatus> {
+    let child = server.0.as_mut().expect("a running server");
     let deadline = Instant::now() + PATIENCE;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().expect("try_wait") {
@@ -49,27 +63,28 @@ async fn ended(mut child: Child) -> Option<std::process::ExitStatus> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
     None
 }
 
 #[tokio::test]
 async fn sigterm_stops_the_server() {
-    let child = start().await;
-    sigterm(&child);
-    let status = ended(child).await.expect("still running after SIGTERM");
+    let mut server = start().await;
+    sigterm(server.0.as_ref().expect("a running server"));
+    let status = ended(&mut server)
+        .await
+        .expect("still running after SIGTERM");
     assert!(status.success(), "exited with {status}");
 }
 
 #[tokio::test]
 async fn sigterm_stops_the_server_whose_log_reader_is_gone() {
-    let mut child = start().await;
+    let mut server = start().await;
+    let child = server.0.as_mut().expect("a running server");
     // Close the read ends: every later write to the log fails with EPIPE.
     drop(child.stdout.take());
     drop(child.stderr.take());
-    sigterm(&child);
-    let status = ended(child)
+    sigterm(child);
+    let status = ended(&mut server)
         .await
         .expect("still running after SIGTERM with nobody reading its log");
     assert!(status.success(), "exited with {status}");
