@@ -30,6 +30,9 @@ use tokio_util::sync::CancellationToken;
 /// The most steps one `step` command may ask for.
 pub const MAX_STEPS_PER_COMMAND: u64 = 100_000;
 
+/// How many events a `step` command lets wait for the Redis writer before its next step.
+const STAGED_AT_MOST: usize = 1_024;
+
 /// What the driver can be asked to do.
 #[derive(Debug)]
 pub enum Command {
@@ -114,23 +117,32 @@ pub struct MarketCheckpoint {
 /// The newest checkpoint, as the driver hands them on.
 pub type Checkpoints = watch::Receiver<Option<Arc<MarketCheckpoint>>>;
 
-/// A cheap, cloneable way to send the driver commands.
-#[derive(Clone, Debug)]
+/// A cheap, cloneable way to send the driver commands. Each command's answer comes once
+/// what it published can be seen by clients (on a Redis lease holder: once it is written).
+#[derive(Clone)]
 pub struct DriverHandle {
     commands: mpsc::Sender<Command>,
     /// Whether this instance runs the market: an idle driver (`--role auto`, following
     /// another instance) is refused at once rather than queued for.
     active: Arc<AtomicBool>,
+    /// Where the driver publishes, to wait until its events can be seen.
+    hub: Arc<Hub>,
+}
+
+impl std::fmt::Debug for DriverHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverHandle")
+            .field("active", &self.is_active())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DriverHandle {
     /// Advances the market `n` steps (at most [`MAX_STEPS_PER_COMMAND`]) and waits until
     /// their events are published; returns the newest event id.
     pub async fn step(&self, n: u64) -> Result<Option<EventId>, DriverStopped> {
-        let (done, reply) = oneshot::channel();
         let n = n.min(MAX_STEPS_PER_COMMAND);
-        self.send(Command::Step { n, done }).await?;
-        reply.await.map_err(|_| DriverStopped)
+        self.ask(|done| Command::Step { n, done }).await
     }
 
     /// Changes the session; the inner error says why the market refused.
@@ -138,16 +150,12 @@ impl DriverHandle {
         &self,
         action: MarketAction,
     ) -> Result<Result<MarketStatus, MarketRefused>, DriverStopped> {
-        let (done, reply) = oneshot::channel();
-        self.send(Command::Market { action, done }).await?;
-        reply.await.map_err(|_| DriverStopped)
+        self.ask(|done| Command::Market { action, done }).await
     }
 
     /// Sets the clock's speed factor; returns the factor in force.
     pub async fn speed(&self, factor: f64) -> Result<f64, DriverStopped> {
-        let (done, reply) = oneshot::channel();
-        self.send(Command::Speed { factor, done }).await?;
-        reply.await.map_err(|_| DriverStopped)
+        self.ask(|done| Command::Speed { factor, done }).await
     }
 
     async fn send(&self, command: Command) -> Result<(), DriverStopped> {
@@ -157,6 +165,26 @@ impl DriverHandle {
         self.commands.send(command).await.map_err(|_| DriverStopped)
     }
 
+    /// Sends the command `make` builds around a reply channel, and answers once everything
+    /// published by then can be seen — or [`DriverStopped`] if it was thrown away instead
+    /// (this instance stopped running the market before Redis had it).
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, DriverStopped> {
+        let before = self.hub.visible();
+        let (done, reply) = oneshot::channel();
+        self.send(make(done)).await?;
+        let answer = reply.await.map_err(|_| DriverStopped)?;
+        if let Some(newest) = self.hub.assigned() {
+            self.hub
+                .until_visible(newest, before)
+                .await
+                .map_err(|_| DriverStopped)?;
+        }
+        Ok(answer)
+    }
+
     /// Whether this instance runs the market now.
     pub fn is_active(&self) -> bool {
         self.active.load(Ordering::Acquire)
@@ -164,16 +192,12 @@ impl DriverHandle {
 
     /// Publishes an event under its own name, in order with the market's; returns its id.
     pub async fn publish(&self, event: CustomEvent) -> Result<EventId, DriverStopped> {
-        let (done, reply) = oneshot::channel();
-        self.send(Command::Publish { event, done }).await?;
-        reply.await.map_err(|_| DriverStopped)
+        self.ask(|done| Command::Publish { event, done }).await
     }
 
     /// Starts a new epoch (the `epoch` fault); returns the id of its first event.
     pub async fn new_epoch(&self) -> Result<EventId, DriverStopped> {
-        let (done, reply) = oneshot::channel();
-        self.send(Command::NewEpoch { done }).await?;
-        reply.await.map_err(|_| DriverStopped)
+        self.ask(|done| Command::NewEpoch { done }).await
     }
 
     /// Publishes a headline; the inner error says why the market refused the draft.
@@ -181,9 +205,7 @@ impl DriverHandle {
         &self,
         draft: NewsDraft,
     ) -> Result<Result<EventId, NewsError>, DriverStopped> {
-        let (done, reply) = oneshot::channel();
-        self.send(Command::News { draft, done }).await?;
-        reply.await.map_err(|_| DriverStopped)
+        self.ask(|done| Command::News { draft, done }).await
     }
 }
 
@@ -206,6 +228,7 @@ impl Driver {
     pub fn new(market: Market, hub: Arc<Hub>) -> (Driver, DriverHandle) {
         let (tx, rx) = mpsc::channel(64);
         let active = Arc::new(AtomicBool::new(true));
+        let driver_hub = hub.clone();
         let driver = Driver {
             market,
             hub,
@@ -220,13 +243,17 @@ impl Driver {
             DriverHandle {
                 commands: tx,
                 active,
+                hub: driver_hub,
             },
         )
     }
 
-    /// Idles the driver: its handles refuse commands until [`Driver::take_over`].
+    /// Idles the driver: its handles refuse commands until [`Driver::take_over`], and
+    /// commands already queued are dropped (their askers hear that the driver stopped),
+    /// so that none is carried out in a later term.
     pub fn idle(&mut self) {
         self.active.store(false, Ordering::Release);
+        while self.commands.try_recv().is_ok() {}
     }
 
     /// Continues `market` (restored from a checkpoint) from now on, and accepts commands.
@@ -250,7 +277,7 @@ impl Driver {
 
     /// Hands on the market's state, if anyone listens and something was published since.
     fn checkpoint(&self) {
-        let (Some(tx), Some(id)) = (&self.checkpoints, self.hub.latest()) else {
+        let (Some(tx), Some(id)) = (&self.checkpoints, self.hub.assigned()) else {
             return;
         };
         if tx.borrow().as_ref().is_some_and(|last| last.id == id) {
@@ -277,6 +304,30 @@ impl Driver {
         self.checkpoint();
     }
 
+    /// [`Driver::open`] for a lease holder, whose writer runs meanwhile: a long warm-up waits
+    /// for the writer rather than outruns it.
+    pub async fn open_paced(&mut self, warmup_steps: u64, step_ms: u64) {
+        let now = now_millis();
+        let ago = |steps: u64| now.saturating_sub(steps.saturating_mul(step_ms));
+        let status = self.status();
+        self.hub
+            .publish(Payload::Market(status), ago(warmup_steps), Vec::new());
+        for done in 0..warmup_steps {
+            self.make_room().await;
+            self.step_at(ago(warmup_steps - done - 1));
+        }
+        self.checkpoint();
+    }
+
+    /// A lease holder shows its events once Redis has them: with many waiting for the
+    /// writer, hands on a checkpoint (the writer writes only up to one) and waits for it.
+    async fn make_room(&mut self) {
+        if self.hub.staged() >= STAGED_AT_MOST {
+            self.checkpoint();
+            self.hub.until_staged_below(STAGED_AT_MOST).await;
+        }
+    }
+
     /// Advances the market one step and publishes what happened.
     pub fn step(&mut self) -> Option<EventId> {
         self.step_at(now_millis())
@@ -294,7 +345,7 @@ impl Driver {
     /// Runs until `shutdown`: steps every `step_every / speed` in real-time mode, and obeys
     /// commands in both modes.
     pub async fn run(
-        mut self,
+        &mut self,
         clock: ClockMode,
         step_every: Duration,
         speed: f64,
@@ -314,7 +365,7 @@ impl Driver {
                         timer = self.timer();
                         let _ = done.send(self.speed);
                     }
-                    Some(command) => self.obey(command),
+                    Some(command) => self.obey(command).await,
                     None => break,
                 },
                 _ = timer.tick(), if realtime => {
@@ -333,11 +384,12 @@ impl Driver {
         timer
     }
 
-    fn obey(&mut self, command: Command) {
+    async fn obey(&mut self, command: Command) {
         match command {
             Command::Step { n, done } => {
-                let mut newest = self.hub.latest();
+                let mut newest = self.hub.assigned();
                 for _ in 0..n {
+                    self.make_room().await;
                     newest = self.step().or(newest);
                 }
                 // The asker may have gone away; the steps happened regardless.

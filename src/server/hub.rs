@@ -9,6 +9,15 @@
 //! A `--role web` instance runs no market: its events come from the Redis stream through
 //! [`Hub::ingest`], which keeps the same order (view first, then bus) and frames the very
 //! JSON the market encoded, so every instance sends the same bytes for the same id.
+//!
+//! **Written before seen.** The instance holding the market lease on Redis (`--role auto`)
+//! must never show its clients an event the stream does not hold: if it lost the lease
+//! meanwhile (paused, cut off), the next holder writes *other* events under those ids. So
+//! its hub [stages](Hub::stage) what the market publishes: the event gets its id and its
+//! bytes at once, but reaches the view and the bus only when the writer has written it
+//! ([`Hub::commit_through`]); when the instance steps down, what is still staged is thrown
+//! away ([`Hub::refuse`]) and nobody ever saw it. Invariant: the view and the bus hold only
+//! events that are, or were, in the one history — every id means one event everywhere.
 
 use super::bus::{Bus, Published, Subscription};
 use super::metrics::Metrics;
@@ -17,13 +26,44 @@ use crate::wire::{
     self, sse::Frame, Epoch, EventId, EventNaming, Payload, Reset, ResetReason, Snapshot,
 };
 use bytes::Bytes;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{mpsc, watch};
 
 /// Where every event is numbered, encoded once and published.
 pub struct Hub {
     bus: Arc<dyn Bus>,
     metrics: Arc<Metrics>,
     state: Mutex<State>,
+    /// What clients can see, for those who wait until an event is ([`Hub::until_visible`]).
+    visible: watch::Sender<Visible>,
+}
+
+/// The newest event clients can see, and how often staged events were thrown away.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Visible {
+    /// The view's newest event.
+    pub last: Option<EventId>,
+    /// How many times [`Hub::refuse`] threw staged events away.
+    pub discards: u64,
+}
+
+/// An event [`Hub::until_visible`] waited for was thrown away: nobody will ever see it.
+#[derive(Debug, thiserror::Error)]
+#[error("the event was not written before this instance stopped running the market")]
+pub struct Discarded;
+
+/// What [`Hub::publish`] does with an event it numbered.
+enum Publishing {
+    /// Shows it at once: one process, or a market that runs whatever Redis says.
+    Direct,
+    /// Queues it for the Redis writer, and shows it once written (the lease holder).
+    Staged {
+        writer: mpsc::Sender<Arc<Published>>,
+        staged: VecDeque<(Arc<Published>, Payload)>,
+    },
+    /// Drops it: this instance does not run the market now (a follower).
+    Refused,
 }
 
 struct State {
@@ -35,6 +75,9 @@ struct State {
     last_ts: u64,
     /// The encoded snapshot of the current view, built at most once per event.
     snapshot: Option<Arc<Encoded>>,
+    /// The newest id given out, seen or not yet.
+    assigned: Option<EventId>,
+    publishing: Publishing,
 }
 
 /// An event encoded for every transport.
@@ -62,6 +105,7 @@ impl Encoded {
 impl Hub {
     /// A hub for `epoch`, publishing to `bus`, starting from `view`.
     pub fn new(epoch: Epoch, bus: Arc<dyn Bus>, view: MarketView, metrics: Arc<Metrics>) -> Hub {
+        let last = view.last_id();
         Hub {
             bus,
             metrics,
@@ -71,7 +115,10 @@ impl Hub {
                 view,
                 last_ts: 0,
                 snapshot: None,
+                assigned: last,
+                publishing: Publishing::Direct,
             }),
+            visible: watch::Sender::new(Visible { last, discards: 0 }),
         }
     }
 
@@ -88,26 +135,158 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Publishes one event at `ts` (milliseconds since the Unix epoch) and returns its id.
+    /// Publishes one event at `ts` (milliseconds since the Unix epoch) and returns its id:
+    /// shown at once, or staged until written (see [`Hub::stage`]), or dropped while this
+    /// instance follows another.
     pub fn publish(&self, payload: Payload, ts: u64, symbols: Vec<String>) -> EventId {
         let mut state = self.state();
         let id = EventId::new(state.epoch, state.next_seq);
         state.next_seq += 1;
+        state.assigned = Some(id);
         let encoded = encode(Some(id), ts, &payload);
-        state.view.apply(id, ts, &payload);
-        state.last_ts = ts;
-        state.snapshot = None;
-        // Still under the lock, so the bus sees events in id order.
-        self.bus.publish(Arc::new(Published::new(
+        let published = Arc::new(Published::new(
             id,
             payload.event_type(),
             ts,
             symbols,
             encoded.json,
             encoded.sse,
-        )));
-        self.metrics.events_published.inc();
+        ));
+        if matches!(state.publishing, Publishing::Direct) {
+            self.show(&mut state, published, &payload);
+        } else if let Publishing::Staged { writer, staged } = &mut state.publishing {
+            if writer.try_send(published.clone()).is_ok() {
+                staged.push_back((published, payload));
+            } else {
+                // The writer is gone or this far behind: the lease cannot be kept honestly,
+                // so nothing more is staged, and the writer steps down.
+                tracing::error!(%id, "the Redis writer's queue is full: no longer staging");
+                self.discard(&mut state);
+            }
+        }
         id
+    }
+
+    /// Folds one event into the view and hands it to the bus, under the lock (so the bus
+    /// sees events in id order).
+    fn show(&self, state: &mut State, published: Arc<Published>, payload: &Payload) {
+        let id = published.id;
+        state.view.apply(id, published.ts, payload);
+        state.last_ts = published.ts;
+        state.snapshot = None;
+        self.bus.publish(published);
+        self.metrics.events_published.inc();
+        self.visible.send_modify(|visible| visible.last = Some(id));
+    }
+
+    /// From now on, queues what is published for the Redis writer instead of showing it:
+    /// the writer takes the events from the returned queue (at most `capacity` waiting) and
+    /// shows each one with [`Hub::commit_through`] once the stream holds it.
+    pub fn stage(&self, capacity: usize) -> mpsc::Receiver<Arc<Published>> {
+        let (writer, queue) = mpsc::channel(capacity.max(1));
+        let mut state = self.state();
+        self.discard(&mut state);
+        state.publishing = Publishing::Staged {
+            writer,
+            staged: VecDeque::new(),
+        };
+        queue
+    }
+
+    /// Shows the staged events up to `id`, which the stream now holds; returns how many.
+    pub fn commit_through(&self, id: EventId) -> usize {
+        let mut state = self.state();
+        let mut shown = 0;
+        loop {
+            let Publishing::Staged { staged, .. } = &mut state.publishing else {
+                return shown;
+            };
+            if staged
+                .front()
+                .is_none_or(|(event, _)| (event.id.epoch, event.id.seq) > (id.epoch, id.seq))
+            {
+                return shown;
+            }
+            let Some((event, payload)) = staged.pop_front() else {
+                return shown;
+            };
+            self.show(&mut state, event, &payload);
+            shown += 1;
+        }
+    }
+
+    /// From now on, drops what is published (this instance no longer runs the market), and
+    /// throws away what is staged: nobody saw it, and nobody will. Returns how many.
+    pub fn refuse(&self) -> usize {
+        let mut state = self.state();
+        let thrown = self.discard(&mut state);
+        state.publishing = Publishing::Refused;
+        thrown
+    }
+
+    /// Throws away what is staged and stops staging (publishing is refused from now on).
+    fn discard(&self, state: &mut State) -> usize {
+        let Publishing::Staged { staged, .. } = &mut state.publishing else {
+            return 0;
+        };
+        let thrown = staged.len();
+        state.publishing = Publishing::Refused;
+        self.visible.send_modify(|visible| visible.discards += 1);
+        thrown
+    }
+
+    /// Waits while `most` or more events are staged for the writer (at once when nothing is).
+    pub async fn until_staged_below(&self, most: usize) {
+        let mut visible = self.visible.subscribe();
+        while self.staged() >= most {
+            if visible.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// How many events wait for the writer.
+    pub fn staged(&self) -> usize {
+        match &self.state().publishing {
+            Publishing::Staged { staged, .. } => staged.len(),
+            Publishing::Direct | Publishing::Refused => 0,
+        }
+    }
+
+    /// Waits until clients can see event `id` or a later one, for at most `patience`;
+    /// whether they can.
+    pub async fn until_seen(&self, id: EventId, patience: std::time::Duration) -> bool {
+        let mut visible = self.visible.subscribe();
+        let covers = |now: &Visible| {
+            now.last
+                .is_some_and(|last| (last.epoch.0, last.seq) >= (id.epoch.0, id.seq))
+        };
+        tokio::time::timeout(patience, visible.wait_for(covers))
+            .await
+            .is_ok_and(|seen| seen.is_ok())
+    }
+
+    /// What clients can see now (take it before asking for an event to wait for).
+    pub fn visible(&self) -> Visible {
+        *self.visible.borrow()
+    }
+
+    /// Waits until clients can see event `id`; [`Discarded`] if events were thrown away since
+    /// `before` was taken, for `id` may be one of them (a step-down, a lost lease).
+    pub async fn until_visible(&self, id: EventId, before: Visible) -> Result<(), Discarded> {
+        let mut visible = self.visible.subscribe();
+        let reached = visible
+            .wait_for(|now| {
+                now.discards != before.discards
+                    || now
+                        .last
+                        .is_some_and(|last| (last.epoch.0, last.seq) >= (id.epoch.0, id.seq))
+            })
+            .await;
+        match reached {
+            Ok(now) if now.discards == before.discards => Ok(()),
+            _ => Err(Discarded),
+        }
     }
 
     /// Starts a new history, as a restarted server would (the `epoch` fault): the next
@@ -129,6 +308,7 @@ impl Hub {
         let mut state = self.state();
         state.epoch = last.epoch;
         state.next_seq = last.seq + 1;
+        state.assigned = Some(last);
     }
 
     /// Takes an event the market published in another process (a follower of the Redis
@@ -155,16 +335,19 @@ impl Hub {
             state.epoch = id.epoch;
             state.last_ts = ts;
             state.snapshot = None;
+            state.assigned = Some(id);
         }
         self.bus.publish(Arc::new(Published::new(
             id,
             kind,
             ts,
             symbols,
-            Bytes::from(json),
-            Bytes::from(sse),
+            shrunk(json),
+            shrunk(sse),
         )));
         self.metrics.events_published.inc();
+        self.visible
+            .send_modify(|visible| visible.last = state.view.last_id());
     }
 
     /// Replaces the view with a snapshot the market took (a follower starting, or starting
@@ -174,9 +357,12 @@ impl Hub {
         state.view.restore(snapshot);
         if let Some(id) = snapshot.id {
             state.epoch = id.epoch;
+            state.assigned = Some(id);
         }
         state.last_ts = ts;
         state.snapshot = None;
+        self.visible
+            .send_modify(|visible| visible.last = state.view.last_id());
     }
 
     /// Subscribes to the bus, replaying from after `after` when possible. Take the snapshot
@@ -207,9 +393,15 @@ impl Hub {
         encoded
     }
 
-    /// The id of the newest event.
+    /// The id of the newest event clients can see.
     pub fn latest(&self) -> Option<EventId> {
         self.state().view.last_id()
+    }
+
+    /// The id of the newest event published, seen or still staged: the one the market's
+    /// state follows (its checkpoints).
+    pub fn assigned(&self) -> Option<EventId> {
+        self.state().assigned
     }
 }
 
@@ -231,9 +423,15 @@ pub fn encode(id: Option<EventId>, ts: u64, payload: &Payload) -> Encoded {
     let sse = frame(id, payload, &json);
     Encoded {
         id,
-        json: Bytes::from(json),
-        sse: Bytes::from(sse),
+        json: shrunk(json),
+        sse: shrunk(sse),
     }
+}
+
+/// Shared bytes of `text`, without the spare capacity its building left: the history keeps
+/// thousands of events for as long as it holds them, so a third more per event adds up.
+fn shrunk(text: String) -> Bytes {
+    Bytes::from(text.into_bytes().into_boxed_slice())
 }
 
 /// The SSE message carrying one encoded envelope.

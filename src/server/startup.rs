@@ -248,7 +248,7 @@ fn open_bus(config: &Config, epoch: Epoch, instance: &str) -> Result<OpenedBus, 
         BusUrl::Memory if config.role == Role::Web => Err(web_needs_redis()),
         BusUrl::Memory => Ok((Arc::new(MemoryBus::new(epoch, history, backlog)), None)),
         BusUrl::Redis(url) => {
-            let market = config.role != Role::Web;
+            let market = config.role == Role::Both;
             let bus = RedisBus::new(url, market, epoch, history, backlog, instance)
                 .map_err(|err| StartError::Bus(format!("--bus {err}")))?;
             let bus = Arc::new(bus);
@@ -340,8 +340,8 @@ fn start_feeder(feeder: Feeder, state: &AppState) {
         Feeder::Market { mut driver, writer } => {
             let step = Duration::from_millis(config.step_ms);
             let checkpoints = writer.as_ref().map(|_| driver.checkpoints());
-            let run = driver.run(config.clock, step, config.speed, shutdown.clone());
-            tokio::spawn(run);
+            let (clock, speed, stop) = (config.clock, config.speed, shutdown.clone());
+            tokio::spawn(async move { driver.run(clock, step, speed, stop).await });
             if let Some(redis) = writer {
                 let inbox =
                     redis::inbox::run(redis.clone(), state.driver.clone(), shutdown.clone());

@@ -1,7 +1,9 @@
 //! [`RedisBus`]: the bus of an instance that shares its market through Redis. Inside the
 //! process it is a [`MemoryBus`] (resume history and fan-out, exactly as with one process);
-//! on a market instance it also queues every event for the [`writer`](super::writer), without
-//! ever waiting for Redis.
+//! on a `--role both` market it also queues every event for the
+//! [`writer`](super::writer), without ever waiting for Redis. (A lease holder's events take
+//! the other way round — to the writer first, then here — staged by its
+//! [`Hub`](crate::server::hub::Hub).)
 //!
 //! Invariant: publishing never blocks and never grows without bound. The queue holds at most
 //! `--history` events; an event that does not fit is dropped from the stream only (the
@@ -13,7 +15,7 @@ use crate::server::link::BusLink;
 use crate::wire::{Epoch, EventId};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, RedisResult};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -27,13 +29,10 @@ pub struct RedisBus {
     local: MemoryBus,
     client: redis::Client,
     history: usize,
-    /// Events on their way to the stream (market instances only).
+    /// Events on their way to the stream (a `--role both` market only).
     outbox: Option<mpsc::Sender<Arc<Published>>>,
     outbox_rx: Mutex<Option<mpsc::Receiver<Arc<Published>>>>,
     link: Arc<BusLink>,
-    /// Whether this instance writes to the stream now: a market instance does; one that
-    /// may take the market over (`--role auto`) only once it has.
-    writing: AtomicBool,
     /// Events that never reached the stream because the queue was full.
     dropped: AtomicU64,
     /// This instance's value in the owner key.
@@ -41,9 +40,9 @@ pub struct RedisBus {
 }
 
 impl RedisBus {
-    /// A bus on the Redis at `url`; `market` says whether this instance may publish to it
-    /// (see [`RedisBus::set_writing`]).
-    /// Connects lazily: start-up never waits for Redis.
+    /// A bus on the Redis at `url`; `market` says whether this instance copies what it
+    /// publishes to the stream (`--role both`). Connects lazily: start-up never waits for
+    /// Redis.
     pub fn new(
         url: &str,
         market: bool,
@@ -67,15 +66,9 @@ impl RedisBus {
             outbox,
             outbox_rx: Mutex::new(outbox_rx),
             link: Arc::new(BusLink::new()),
-            writing: AtomicBool::new(market),
             dropped: AtomicU64::new(0),
             owner: format!("{instance}-{}", INSTANCES.fetch_add(1, Ordering::Relaxed)),
         })
-    }
-
-    /// Starts or stops queueing published events for the stream.
-    pub fn set_writing(&self, writing: bool) {
-        self.writing.store(writing, Ordering::Release);
     }
 
     /// Where this instance's link to Redis stands, shared with `/readyz`.
@@ -126,11 +119,8 @@ impl Bus for RedisBus {
     fn publish(&self, event: Arc<Published>) {
         self.local.publish(event.clone());
         let Some(outbox) = &self.outbox else {
-            return; // a follower: the event came from the stream
+            return; // it came from the stream, or was written before it came here
         };
-        if !self.writing.load(Ordering::Acquire) {
-            return; // following for now: the event came from the stream
-        }
         if let Err(mpsc::error::TrySendError::Full(event)) = outbox.try_send(event) {
             if self
                 .dropped

@@ -1,16 +1,17 @@
 //! Market failover (`--role auto`, the default with `--bus redis://…`): every instance can
-//! run the market, and exactly one does — the one holding the market lease (the owner key,
-//! `SET … PX`, renewed every second by its [`writer`](super::writer)).
+//! run the market, and at most one does — the one holding the market
+//! [lease](super::lease) (the owner key).
 //!
 //! An instance that does not hold it follows the stream like a `--role web` one, and asks
 //! for the lease a few times a second. When it gets it (the holder shut down and released
-//! it, or died and it expired after [`OWNER_TTL`](writer::OWNER_TTL)), it takes the market over:
+//! it, or died or stalled and it expired after [`OWNER_TTL`](super::lease::OWNER_TTL)), it
+//! takes the market over:
 //!
 //! 1. stops following, and reads the stream up to its newest event;
-//! 2. reads the checkpoint the holder wrote in the same transaction as that event
-//!    ([`CHECKPOINT_KEY`]): the market's whole state after it, random streams included;
+//! 2. reads the checkpoint the holder wrote together with that event ([`CHECKPOINT_KEY`]):
+//!    the market's whole state after it, random streams included;
 //! 3. restores the market from it, continues the hub's history after that event — same
-//!    epoch, next sequence number — and starts its driver, writer and inbox.
+//!    epoch, next sequence number — and runs its driver, writer and inbox: a **term**.
 //!
 //! So a client of any instance sees no reset and no gap, and a seeded market produces the
 //! prices it would have produced without the failure. With nothing to continue (an empty
@@ -18,14 +19,23 @@
 //! but no checkpoint that matches it (a market that wrote none), a new market in a new
 //! epoch, which clients receive as `reset` and a snapshot — never a silent splice.
 //!
-//! Invariant: an instance publishes only while it holds the lease; Redis fences the rest
-//! (`XADD` refuses an id that is not above the stream's last).
+//! A term ends at shutdown, or as soon as the holder cannot prove it still holds the lease
+//! (see [`writer::hold`]): it was paused past its renewal, cut off from Redis, or finds
+//! another instance's name in the key. The instance then **steps down**: it stops its
+//! driver, throws away what it had not written (its clients never saw it, see
+//! [`Hub::stage`]) and follows again from the last event it did write — so its clients go
+//! on with the one market, resumed where the ids line up, else with `reset` + snapshot.
+//!
+//! Invariant: an instance's clients see only events that are in the stream, written while
+//! it held the lease; Redis fences every write (the key must name the writer).
 
 use super::codec::CHECKPOINT_KEY;
 use super::follower;
-use super::writer;
+use super::lease::{self, Lease};
+use super::writer::{self, Stepdown};
 use super::{inbox, RedisBus};
 use crate::market::{Checkpoint, Market, MarketConfig};
+use crate::server::bus::Published;
 use crate::server::clock::now_millis;
 use crate::server::config::ClockMode;
 use crate::server::driver::{Driver, DriverHandle};
@@ -35,10 +45,15 @@ use redis::aio::MultiplexedConnection;
 use redis::RedisResult;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// How often a follower asks for the lease.
 const ASK_EVERY: Duration = Duration::from_millis(250);
+/// The fewest events a holder's hub may stage for the writer (more with a longer
+/// `--history`): a burst of this many unwritten events is absorbed, a longer one ends the
+/// term.
+const STAGED_AT_LEAST: usize = 8_192;
 
 /// What an instance needs to run the market once it holds the lease.
 pub struct Candidate {
@@ -58,72 +73,138 @@ pub struct Candidate {
     pub warmup_steps: u64,
 }
 
-/// Follows the market until this instance holds the lease, then runs it, until `shutdown`.
+/// Follows the market until this instance holds the lease, runs it for as long as the
+/// lease can be trusted, follows again — until `shutdown`.
 pub async fn run(
     bus: Arc<RedisBus>,
     hub: Arc<Hub>,
-    candidate: Candidate,
+    mut candidate: Candidate,
     shutdown: CancellationToken,
 ) {
-    let Candidate {
-        mut driver,
-        market_config,
-        handle,
-        clock,
-        step,
-        speed,
-        warmup_steps,
-    } = candidate;
-    let checkpoints = loop {
+    // Nothing this instance publishes is shown before it holds the lease and writes it.
+    hub.refuse();
+    loop {
         let following = shutdown.child_token();
         let follower = tokio::spawn(follower::run(bus.clone(), hub.clone(), following.clone()));
         let leased = wait_for_lease(&bus, &shutdown).await;
         following.cancel();
         let _ = follower.await;
-        let Some(mut conn) = leased else {
+        let Some((mut conn, lease)) = leased else {
             return; // shutdown
         };
-        let asked = std::time::Instant::now();
-        match take_over(&bus, &hub, &mut conn, market_config.clone()).await {
-            Ok(Some((market, last))) => {
-                hub.continue_after(last);
-                // From here on what the hub publishes is this instance's to write.
-                bus.set_writing(true);
-                driver.take_over(market);
-                tracing::warn!(
-                    after = %last,
-                    took_ms = asked.elapsed().as_millis() as u64,
-                    "took the market over from its checkpoint"
-                );
-                break driver.checkpoints();
-            }
-            Ok(None) => {
-                if hub.latest().is_some() {
-                    // A history this instance cannot continue: a new one, told as such.
-                    hub.start_epoch(now_millis());
-                    tracing::warn!("no checkpoint matches the stream: a new market, a new epoch");
-                }
-                bus.set_writing(true);
-                let checkpoints = driver.checkpoints();
-                driver.activate();
-                driver.open(warmup_steps, u64::try_from(step.as_millis()).unwrap_or(250));
-                break checkpoints;
-            }
-            Err(err) => {
-                // Nothing runs yet: follow again; the lease lapses meanwhile, for whichever
-                // instance (this one included) gets it next.
-                tracing::error!("redis: taking the market over failed ({err}); following again");
-            }
+        let Some(term) = begin_term(&bus, &hub, &mut candidate, &mut conn).await else {
+            continue; // nothing runs yet: the lease lapses for whoever asks next
+        };
+        let ended = hold_term(&bus, &hub, &mut candidate, term, conn, lease, &shutdown).await;
+        candidate.driver.idle();
+        let thrown = hub.refuse();
+        if matches!(ended, Stepdown::Shutdown) || shutdown.is_cancelled() {
+            return;
         }
-    };
-    tokio::spawn(inbox::run(bus.clone(), handle, shutdown.clone()));
-    tokio::spawn(writer::run(
+        tracing::warn!(
+            reason = %ended,
+            unwritten = thrown,
+            after = ?hub.latest().map(|id| id.to_string()),
+            "stepped down: following the market again from the last event written"
+        );
+    }
+}
+
+/// A term about to begin: the writer's queue, and whether the market is a new one (to be
+/// opened, with its warm-up, once the writer runs).
+struct Term {
+    queue: mpsc::Receiver<Arc<Published>>,
+    opens: bool,
+}
+
+/// Takes the market over on `conn` (from the checkpoint at the stream's end, or a new
+/// market) and starts staging what it publishes; `None` if Redis failed meanwhile (nothing
+/// runs then).
+async fn begin_term(
+    bus: &RedisBus,
+    hub: &Hub,
+    candidate: &mut Candidate,
+    conn: &mut MultiplexedConnection,
+) -> Option<Term> {
+    let asked = std::time::Instant::now();
+    let taken = take_over(bus, hub, conn, candidate.market_config.clone()).await;
+    let driver = &mut candidate.driver;
+    match taken {
+        Ok(Some((market, last))) => {
+            hub.continue_after(last);
+            let queue = hub.stage(bus.history().max(STAGED_AT_LEAST));
+            driver.take_over(market);
+            tracing::warn!(
+                after = %last,
+                took_ms = asked.elapsed().as_millis() as u64,
+                "took the market over from its checkpoint"
+            );
+            Some(Term {
+                queue,
+                opens: false,
+            })
+        }
+        Ok(None) => {
+            if hub.latest().is_some() {
+                // A history this instance cannot continue: a new one, told as such.
+                hub.start_epoch(now_millis());
+                tracing::warn!("no checkpoint matches the stream: a new market, a new epoch");
+            }
+            let queue = hub.stage(bus.history().max(STAGED_AT_LEAST));
+            driver.activate();
+            Some(Term { queue, opens: true })
+        }
+        Err(err) => {
+            tracing::error!("redis: taking the market over failed ({err}); following again");
+            None
+        }
+    }
+}
+
+/// One term: the driver runs the market, the writer writes (and shows) what it publishes,
+/// the inbox relays what others publish — until the writer says why the term is over.
+async fn hold_term(
+    bus: &Arc<RedisBus>,
+    hub: &Hub,
+    candidate: &mut Candidate,
+    term: Term,
+    mut conn: MultiplexedConnection,
+    lease: Lease,
+    shutdown: &CancellationToken,
+) -> Stepdown {
+    let ends = shutdown.child_token();
+    let checkpoints = candidate.driver.checkpoints();
+    tokio::spawn(inbox::run(
         bus.clone(),
-        hub.clone(),
-        Some(checkpoints),
-        shutdown.clone(),
+        candidate.handle.clone(),
+        ends.clone(),
     ));
-    driver.run(clock, step, speed, shutdown).await;
+    let (clock, step, speed) = (candidate.clock, candidate.step, candidate.speed);
+    let warmup = term.opens.then_some(candidate.warmup_steps);
+    let driver = &mut candidate.driver;
+    let driving = async {
+        if let Some(warmup_steps) = warmup {
+            let step_ms = u64::try_from(step.as_millis()).unwrap_or(250);
+            driver.open_paced(warmup_steps, step_ms).await;
+        }
+        driver.run(clock, step, speed, ends.clone()).await;
+    };
+    let writing = writer::hold(
+        bus,
+        hub,
+        term.queue,
+        checkpoints,
+        &mut conn,
+        lease,
+        shutdown,
+    );
+    let ended = tokio::select! {
+        ended = writing => ended,
+        // The driver stops only with the server (its commands never close before that).
+        () = driving => Stepdown::Shutdown,
+    };
+    ends.cancel();
+    ended
 }
 
 /// Asks for the lease until this instance has it (with the connection it asked on), or
@@ -131,7 +212,7 @@ pub async fn run(
 async fn wait_for_lease(
     bus: &RedisBus,
     shutdown: &CancellationToken,
-) -> Option<MultiplexedConnection> {
+) -> Option<(MultiplexedConnection, Lease)> {
     let mut conn: Option<MultiplexedConnection> = None;
     loop {
         tokio::select! {
@@ -142,9 +223,9 @@ async fn wait_for_lease(
             conn = bus.connect().await.ok();
         }
         let Some(open) = conn.as_mut() else { continue };
-        match writer::claim(bus, open).await {
-            Ok(true) => return conn,
-            Ok(false) => {}
+        match lease::claim(bus, open).await {
+            Ok(Some(lease)) => return conn.map(|conn| (conn, lease)),
+            Ok(None) => {}
             Err(_) => conn = None, // reconnect next time
         }
     }

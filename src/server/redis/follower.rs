@@ -46,7 +46,7 @@ pub async fn run(bus: Arc<RedisBus>, hub: Arc<Hub>, shutdown: CancellationToken)
         follower: Follower {
             bus: &bus,
             hub: &hub,
-            position: None,
+            position: hub.latest(),
         },
         shutdown: &shutdown,
     };

@@ -1,21 +1,36 @@
-//! The market side of Redis: writes the queued events to the stream, keeps the owner key
-//! (the market lease) that refuses a second market, stores the market's snapshot for
-//! followers to start from, and — given the driver's checkpoints — writes the market's whole
-//! state in the same transaction as the events it follows.
+//! The market side of Redis: writes the market's events to the stream, keeps the owner key
+//! (the market [lease](super::lease)), stores the market's snapshot for followers to start
+//! from, and — given the driver's checkpoints — writes the market's whole state in the same
+//! script as the events it follows.
 //!
-//! Invariants: the stream holds each event once, in id order (`XADD` with the event id
-//! refuses anything not above the stream's last, and after a reconnect the writer first
-//! drops from its queue what the stream already has); the stored snapshot never includes an
-//! event the stream does not hold, so a follower that starts from it finds the rest there;
-//! with checkpoints, an event reaches the stream only in the same `MULTI` as the checkpoint
-//! taken after it (or after a later one), so the stream never ends past its checkpoint: an
-//! instance taking the market over continues from exactly the stream's last event.
+//! It writes for one of two kinds of market:
+//!
+//! - **`--role both`** ([`run`]): the market runs whatever Redis says; its clients saw each
+//!   event at once, and the writer copies them to the stream, reconnecting as often as it
+//!   takes and standing by while another instance holds the key;
+//! - **the lease holder** (`--role auto`, [`hold`]): its clients see an event only once the
+//!   writer has written it ([`Hub::commit_through`]). It writes on the connection the lease
+//!   was won on, for as long as it can trust the lease, and ends its term — the instance
+//!   steps down and follows — at the first doubt: the lease not renewed in time, the key
+//!   naming another instance, the stream already past its events, a connection error, a
+//!   queue it cannot keep up with. What it had not written is then thrown away unseen.
+//!
+//! Invariants: every write is fenced — one Lua script checks that the owner key still names
+//! this instance and appends the events and the checkpoint, or writes nothing — so an
+//! instance that lost the lease, however long it was paused, cannot write; the stream holds
+//! each event once, in id order (the first `XADD` of a batch is refused unless its id is
+//! above the stream's last, and then nothing is written); the stored snapshot never includes
+//! an event the stream does not hold; with checkpoints, an event reaches the stream only
+//! together with the checkpoint taken after it (or after a later one), so the stream never
+//! ends past its checkpoint: an instance taking the market over continues from exactly the
+//! stream's last event.
 
 use super::codec::{
     after, parse_stream_id, read_tail, stream_id, CHECKPOINT_KEY, OWNER_KEY, SNAPSHOT_KEY,
     STREAM_KEY,
 };
 use super::connection::{keep_connected, Session};
+use super::lease::{self, Lease, RENEW_EVERY};
 use super::RedisBus;
 use crate::server::bus::Published;
 use crate::server::driver::Checkpoints;
@@ -23,43 +38,49 @@ use crate::server::hub::Hub;
 use crate::wire::health::LinkState;
 use crate::wire::EventId;
 use redis::aio::MultiplexedConnection;
-use redis::{RedisResult, Script};
+use redis::{RedisError, RedisResult, Script};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// How long the owner key outlives its last renewal: how soon another instance may take
-/// the market over after its holder died without releasing it.
-pub const OWNER_TTL: Duration = Duration::from_secs(3);
-/// How often the writer renews the owner key and considers writing a snapshot.
-const HOUSEKEEPING: Duration = Duration::from_secs(1);
-/// The most events one `XADD` pipeline carries.
+/// The most events one write carries.
 const BATCH: usize = 512;
 /// How long the last flush at shutdown may take.
 const GOODBYE: Duration = Duration::from_secs(1);
+/// How often a `--role both` market whose key another instance holds looks again.
+const STAND_BY: Duration = Duration::from_secs(1);
 
-/// Takes the owner key if it is free or already ours, and renews it.
-const CLAIM: &str = r"
-local owner = redis.call('GET', KEYS[1])
-if owner == false or owner == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+/// Appends events (and the checkpoint after the last of them) if the owner key still names
+/// the writer. `KEYS`: owner, stream, checkpoint. `ARGV`: owner, stream length to trim to,
+/// checkpoint id (`''`: none), checkpoint, then `id json symbols` per event. Returns 1
+/// when written, 0 when the key names someone else (nothing written), -1 when the stream
+/// is already past the first event (nothing written).
+const APPEND: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
 end
-return 0";
-
-/// Deletes the owner key if it is still ours.
-const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+for i = 5, #ARGV, 3 do
+  local added = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], ARGV[i],
+    'json', ARGV[i + 1], 'symbols', ARGV[i + 2])
+  if type(added) == 'table' and added.err then
+    if i == 5 then
+      return -1
+    end
+    return redis.error_reply('the stream refused ' .. ARGV[i] .. ': ' .. added.err)
+  end
 end
-return 0";
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[3], 'id', ARGV[3], 'market', ARGV[4])
+end
+return 1";
 
-/// Writes queued events to the stream, keeps the owner key and the snapshot, until
-/// `shutdown`; then writes what is still queued and releases the key (briefly, best
-/// effort). Runs once per process: it takes the queue.
+/// Copies a `--role both` market's events to the stream, keeps the owner key and the
+/// snapshot, until `shutdown`; then writes what is still queued and releases the key
+/// (briefly, best effort). Runs once per process: it takes the bus's queue.
 pub async fn run(
     bus: Arc<RedisBus>,
     hub: Arc<Hub>,
@@ -70,14 +91,7 @@ pub async fn run(
         return;
     };
     let mut task = WriterTask {
-        writer: Writer {
-            bus: &bus,
-            hub: &hub,
-            pending: VecDeque::new(),
-            written: None,
-            snapshot: None,
-            checkpoints,
-        },
+        writer: Writer::new(&bus, &hub, checkpoints, false),
         outbox,
         shutdown: &shutdown,
     };
@@ -88,7 +102,106 @@ pub async fn run(
     }
 }
 
-/// The writer with what it serves from: its queue, and the shutdown it watches.
+/// Why a lease holder's term ended ([`hold`]).
+#[derive(Debug)]
+pub enum Stepdown {
+    /// The server is shutting down (what was queued was written, the key released).
+    Shutdown,
+    /// The lease was not renewed in time to be trusted any longer.
+    Expired,
+    /// The owner key names another instance.
+    Lost,
+    /// The stream is already past this instance's events: another instance wrote them.
+    Overtaken,
+    /// The market published faster than Redis took its events.
+    Overwhelmed,
+    /// The connection failed.
+    Failed(RedisError),
+}
+
+impl std::fmt::Display for Stepdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stepdown::Shutdown => f.write_str("the server is shutting down"),
+            Stepdown::Expired => f.write_str("the lease was not renewed in time"),
+            Stepdown::Lost => f.write_str("another instance holds the lease"),
+            Stepdown::Overtaken => f.write_str("the stream is past this instance's events"),
+            Stepdown::Overwhelmed => f.write_str("Redis did not keep up with the market"),
+            Stepdown::Failed(err) => write!(f, "Redis failed: {err}"),
+        }
+    }
+}
+
+/// Writes a lease holder's events — staged by its hub, taken from `queue` — to the stream
+/// on `conn`, and shows each one once written, for as long as the lease can be trusted;
+/// returns why it stopped. At shutdown it writes what it can and releases the key.
+pub async fn hold(
+    bus: &RedisBus,
+    hub: &Hub,
+    mut queue: mpsc::Receiver<Arc<Published>>,
+    checkpoints: Checkpoints,
+    conn: &mut MultiplexedConnection,
+    mut lease: Lease,
+    shutdown: &CancellationToken,
+) -> Stepdown {
+    let mut writer = Writer::new(bus, hub, Some(checkpoints), true);
+    writer.written = hub.latest();
+    bus.link_ref().set(LinkState::Ready);
+    let mut renew = tokio::time::interval_at(Instant::now() + RENEW_EVERY, RENEW_EVERY);
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut batch = Vec::with_capacity(BATCH);
+    let ended = loop {
+        match within(lease, writer.flush(conn)).await {
+            Ok(Appended::Written) => {}
+            Ok(Appended::Fenced) => break Stepdown::Lost,
+            Ok(Appended::Overtaken) => break Stepdown::Overtaken,
+            Err(ended) => break ended,
+        }
+        if let Err(ended) = within(lease, writer.store_snapshot(conn, queue.is_empty())).await {
+            break ended;
+        }
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break Stepdown::Shutdown,
+            received = queue.recv_many(&mut batch, BATCH) => {
+                if received == 0 {
+                    break Stepdown::Overwhelmed; // the hub stopped staging
+                }
+                writer.pending.extend(batch.drain(..));
+            }
+            // A checkpoint releases the events it follows.
+            Ok(()) = checkpoint_changed(&mut writer.checkpoints) => {}
+            _ = renew.tick() => match within(lease, lease::claim(bus, conn)).await {
+                Ok(Some(renewed)) => lease = renewed,
+                Ok(None) => break Stepdown::Lost,
+                Err(ended) => break ended,
+            },
+            () = tokio::time::sleep_until(lease.until()) => break Stepdown::Expired,
+        }
+    };
+    if matches!(ended, Stepdown::Shutdown) && !lease.expired() {
+        let goodbye = writer.goodbye(conn, &mut queue);
+        let _ = tokio::time::timeout(GOODBYE, goodbye).await;
+    }
+    ended
+}
+
+/// Runs one Redis call of a lease holder, no longer than the lease can be trusted.
+async fn within<T>(
+    lease: Lease,
+    call: impl Future<Output = RedisResult<T>>,
+) -> Result<T, Stepdown> {
+    if lease.expired() {
+        return Err(Stepdown::Expired);
+    }
+    match tokio::time::timeout_at(lease.until(), call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(Stepdown::Failed(err)),
+        Err(_) => Err(Stepdown::Expired),
+    }
+}
+
+/// The `--role both` writer with what it serves from: its queue, and the shutdown it watches.
 struct WriterTask<'a> {
     writer: Writer<'a>,
     outbox: mpsc::Receiver<Arc<Published>>,
@@ -114,6 +227,18 @@ struct Writer<'a> {
     snapshot: Option<(EventId, Instant)>,
     /// The driver's checkpoints (`None`: events are written as they come).
     checkpoints: Option<Checkpoints>,
+    /// Whether the hub shows an event only once it is written (a lease holder's).
+    commits: bool,
+}
+
+/// What a write did.
+enum Appended {
+    /// Wrote the events that were ready (perhaps none).
+    Written,
+    /// Wrote nothing: the owner key names another instance.
+    Fenced,
+    /// Wrote nothing: the stream is already past the first event.
+    Overtaken,
 }
 
 /// Why [`Writer::serve`] returned without an error.
@@ -123,7 +248,24 @@ enum Served {
     Conflict,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    fn new(
+        bus: &'a RedisBus,
+        hub: &'a Hub,
+        checkpoints: Option<Checkpoints>,
+        commits: bool,
+    ) -> Writer<'a> {
+        Writer {
+            bus,
+            hub,
+            pending: VecDeque::new(),
+            written: None,
+            snapshot: None,
+            checkpoints,
+            commits,
+        }
+    }
+
     /// Serves on one connection until shutdown (`Ok`) or a connection error (`Err`),
     /// standing by while another market holds the owner key.
     async fn serve_until_shutdown(
@@ -139,7 +281,7 @@ impl Writer<'_> {
                     self.bus.link_ref().set(LinkState::Conflict);
                     tokio::select! {
                         () = shutdown.cancelled() => return Ok(()),
-                        () = tokio::time::sleep(HOUSEKEEPING) => {}
+                        () = tokio::time::sleep(STAND_BY) => {}
                     }
                 }
             }
@@ -153,7 +295,7 @@ impl Writer<'_> {
         outbox: &mut mpsc::Receiver<Arc<Published>>,
         shutdown: &CancellationToken,
     ) -> RedisResult<Served> {
-        if !self.claim(conn).await? {
+        if lease::claim(self.bus, conn).await?.is_none() {
             tracing::error!(
                 "another instance runs the market on this Redis ({OWNER_KEY}); this one will not \
                  write to it: start it with --role web, or stop the other"
@@ -162,11 +304,16 @@ impl Writer<'_> {
         }
         self.catch_up(conn).await?;
         self.bus.link_ref().set(LinkState::Ready);
-        let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+        let mut housekeeping = tokio::time::interval(RENEW_EVERY);
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut batch = Vec::with_capacity(BATCH);
         loop {
-            self.flush(conn).await?;
+            match self.flush(conn).await? {
+                Appended::Written => {}
+                Appended::Fenced => return Ok(Served::Conflict),
+                // Another writer got there first: the stream has the say.
+                Appended::Overtaken => self.catch_up(conn).await?,
+            }
             self.store_snapshot(conn, outbox.is_empty()).await?;
             tokio::select! {
                 biased;
@@ -180,17 +327,16 @@ impl Writer<'_> {
                 // A checkpoint releases the events it follows.
                 Ok(()) = checkpoint_changed(&mut self.checkpoints) => {}
                 _ = housekeeping.tick() => {
-                    if !self.claim(conn).await? {
+                    if lease::claim(self.bus, conn).await?.is_none() {
                         return Ok(Served::Conflict);
                     }
-                    self.store_snapshot(conn, outbox.is_empty()).await?;
                 }
             }
         }
     }
 
-    /// After (re)connecting: a pipeline cut short may have written part of `pending`, and
-    /// Redis may have lost everything, so the stream has the say on what is written.
+    /// After (re)connecting: a write cut short may have written `pending`, and Redis may
+    /// have lost everything, so the stream has the say on what is written.
     async fn catch_up(&mut self, conn: &mut MultiplexedConnection) -> RedisResult<()> {
         let top = read_tail(conn, 1)
             .await?
@@ -208,14 +354,9 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Takes or renews the owner key; `false` if another instance holds it.
-    async fn claim(&self, conn: &mut MultiplexedConnection) -> RedisResult<bool> {
-        claim(self.bus, conn).await
-    }
-
-    /// Appends `pending` to the stream in one pipeline — with checkpoints, the events up to
-    /// the newest checkpoint and that checkpoint, in one transaction.
-    async fn flush(&mut self, conn: &mut MultiplexedConnection) -> RedisResult<()> {
+    /// Appends `pending` to the stream in one fenced script — with checkpoints, the events
+    /// up to the newest checkpoint and that checkpoint — and, for a lease holder, shows them.
+    async fn flush(&mut self, conn: &mut MultiplexedConnection) -> RedisResult<Appended> {
         let checkpoint = self
             .checkpoints
             .as_ref()
@@ -229,41 +370,44 @@ impl Writer<'_> {
                 .take_while(|event| !after(event.id, checkpoint.id))
                 .count(),
         };
-        if ready == 0 {
-            return Ok(());
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+        let Some(last) = ready.checked_sub(1).and_then(|at| self.pending.get(at)) else {
+            return Ok(Appended::Written);
+        };
+        let last = last.id;
+        let checkpoint = checkpoint.filter(|checkpoint| checkpoint.id == last);
+        let append = Script::new(APPEND);
+        let mut script = append.prepare_invoke();
+        script
+            .key(OWNER_KEY)
+            .key(STREAM_KEY)
+            .key(CHECKPOINT_KEY)
+            .arg(self.bus.owner())
+            .arg(self.bus.history());
+        match &checkpoint {
+            Some(checkpoint) => script.arg(stream_id(checkpoint.id)).arg(&checkpoint.json),
+            None => script.arg("").arg(""),
+        };
         for event in self.pending.iter().take(ready) {
-            pipe.cmd("XADD")
-                .arg(STREAM_KEY)
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(self.bus.history())
+            script
                 .arg(stream_id(event.id))
-                .arg("json")
                 .arg(event.json.as_ref())
-                .arg("symbols")
-                .arg(event.symbols.join(","))
-                .ignore();
+                .arg(event.symbols.join(","));
         }
-        let last = self.pending.get(ready - 1).map(|event| event.id);
-        if let Some(checkpoint) = checkpoint.filter(|checkpoint| Some(checkpoint.id) == last) {
-            pipe.cmd("HSET")
-                .arg(CHECKPOINT_KEY)
-                .arg("id")
-                .arg(stream_id(checkpoint.id))
-                .arg("market")
-                .arg(&checkpoint.json)
-                .ignore();
+        let appended: i64 = script.invoke_async(conn).await?;
+        match appended {
+            1 => {}
+            0 => return Ok(Appended::Fenced),
+            _ => return Ok(Appended::Overtaken),
         }
-        pipe.query_async::<()>(conn).await?;
-        self.written = last;
+        self.written = Some(last);
         self.pending.drain(..ready);
-        Ok(())
+        if self.commits {
+            self.hub.commit_through(last);
+        }
+        Ok(Appended::Written)
     }
 
-    /// Stores the market's snapshot, at most once per [`HOUSEKEEPING`], and only when the
+    /// Stores the market's snapshot, at most once per [`RENEW_EVERY`], and only when the
     /// stream holds every event the snapshot includes (so a follower starting from it finds
     /// the events after it in the stream).
     async fn store_snapshot(
@@ -279,7 +423,7 @@ impl Writer<'_> {
         }
         if self
             .snapshot
-            .is_some_and(|(_, at)| at.elapsed() < HOUSEKEEPING)
+            .is_some_and(|(_, at)| at.elapsed() < RENEW_EVERY)
         {
             return Ok(());
         }
@@ -306,25 +450,8 @@ impl Writer<'_> {
             self.pending.push_back(event);
         }
         self.flush(conn).await?;
-        Script::new(RELEASE)
-            .key(OWNER_KEY)
-            .arg(self.bus.owner())
-            .invoke_async::<i64>(conn)
-            .await?;
-        Ok(())
+        lease::release(self.bus, conn).await
     }
-}
-
-/// Takes or renews the owner key (the market lease) for `bus`'s instance; `false` if
-/// another instance holds it.
-pub(super) async fn claim(bus: &RedisBus, conn: &mut MultiplexedConnection) -> RedisResult<bool> {
-    let claimed: i64 = Script::new(CLAIM)
-        .key(OWNER_KEY)
-        .arg(bus.owner())
-        .arg(u64::try_from(OWNER_TTL.as_millis()).unwrap_or(u64::MAX))
-        .invoke_async(conn)
-        .await?;
-    Ok(claimed == 1)
 }
 
 /// Resolves when a new checkpoint arrives; never without checkpoints, or once the driver
