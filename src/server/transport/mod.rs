@@ -105,6 +105,22 @@ impl Resume {
     }
 }
 
+/// How long a connection that resumes from an id this instance has not seen yet waits for
+/// it, when the market runs elsewhere (`--bus redis://…`).
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Before a connection opens: with a market shared through Redis, an id this instance has
+/// not seen yet is most likely one it is about to receive — the client came from an
+/// instance a few milliseconds ahead (a long-poll lands on another instance at every
+/// request) — so wait for it a moment, rather than reset a client that lost nothing. An id
+/// still unseen after [`CATCH_UP`] gets its `reset` as before.
+pub async fn catch_up(app: &AppState, resume: &Resume) {
+    let (Some(id), Some(_shared)) = (resume.after(), app.link.as_ref()) else {
+        return;
+    };
+    app.hub.until_seen(id, CATCH_UP).await;
+}
+
 /// A stream request that passed the checks every stream passes before it opens: a valid
 /// query string, then room within the limits (refused with 429/503 otherwise).
 pub struct Admitted {

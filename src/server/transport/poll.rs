@@ -49,6 +49,7 @@ pub async fn handler(
         }
     };
     let resume = Resume::parse(options.resume_from.as_deref());
+    super::catch_up(&app, &resume).await;
     let mut session = Session::open(&app, Transport::Poll, options, &resume, permit);
     let feed = &mut session.feed;
     let mut events = ready(feed, Vec::new());
@@ -66,7 +67,16 @@ pub async fn handler(
     // and asks again from before it), a `delay` holds the answer, a `freeze` holds it until
     // the freeze ends; a disconnect still answers at once.
     let faults = &mut session.faults;
-    events.retain(|out| !out.in_history || !faults.drops_next());
+    // Whether the last event of the history this answer had was left out: then `next` must
+    // not pass it, or the client could not tell that anything was missing.
+    let mut tail_dropped = false;
+    events.retain(|out| {
+        if !out.in_history {
+            return true;
+        }
+        tail_dropped = faults.drops_next();
+        !tail_dropped
+    });
     let delay = faults.delay();
     tokio::select! {
         biased;
@@ -77,9 +87,10 @@ pub async fn handler(
         } => {}
     }
     let feed = &mut session.feed;
-    // Where to ask from next: after the last event sent if the batch was cut short,
-    // otherwise after everything this request has seen (including what was filtered out).
-    let next = if feed.has_queued() {
+    // Where to ask from next: after the last event sent if the batch was cut short or ends
+    // with events a fault left out, otherwise after everything this request has seen
+    // (including what was filtered out).
+    let next = if feed.has_queued() || tail_dropped {
         events.iter().rev().find_map(|out| out.id)
     } else {
         Some(feed.position())

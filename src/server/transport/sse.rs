@@ -52,6 +52,7 @@ pub async fn handler(
         }
         Err(not) => return not.into_response(),
     };
+    super::catch_up(&app, &admitted.resume).await;
     let heartbeat = Duration::from_secs(app.config.heartbeat_secs);
     let stream = EventStream {
         // No blank line: the `hello` completes the block.

@@ -92,6 +92,7 @@ async fn session(
 ) {
     let every = Duration::from_secs(app.config.heartbeat_secs);
     let visible_heartbeats = options.heartbeat == HeartbeatStyle::Event;
+    super::catch_up(&app, &resume).await;
     // Held to the end of the function: it keeps the permit, the gauge and the name.
     let mut session = Session::open(&app, Transport::Ws, options, &resume, Some(permit))
         .greet(Transport::Ws, every);
