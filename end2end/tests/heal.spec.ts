@@ -5,6 +5,7 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { adminToken } from "../playwright.config";
 import { Tickstream } from "../support/processes";
+import { MarketPage } from "../pages/market-page";
 import { StreamLog, continuityProblems, openRecordedMarket } from "../support/stream-log";
 
 let server: Tickstream;
@@ -138,4 +139,43 @@ test("a stream that goes silent is dropped and resumed", async ({ page, request 
   await request.delete(`${server.url}/api/admin/faults`, {
     headers: { Authorization: `Bearer ${adminToken}` },
   });
+});
+
+test("a long poll that outlives its wait is abandoned and asked again from the last id", async ({ page, request }) => {
+  // What the page's polls asked for and what came back, as Chromium's network layer saw it.
+  const ids: string[] = [];
+  const asked: string[] = [];
+  const abandoned: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/api/poll")) asked.push(r.url());
+  });
+  page.on("requestfailed", (r) => {
+    if (r.url().includes("/api/poll")) abandoned.push(r.url());
+  });
+  page.on("response", async (r) => {
+    if (!r.url().includes("/api/poll")) return;
+    const batch = await r.json().catch(() => null);
+    for (const event of batch?.events ?? []) if (event.id) ids.push(event.id);
+  });
+  const market = new MarketPage(page);
+  await page.goto(`${server.url}/?transport=long-poll`);
+  await market.waitForHydration();
+  await expect(market.connectionStatus).toHaveAttribute("data-state", "open");
+  await expect.poll(() => ids.length).toBeGreaterThan(5);
+
+  // From now on the server holds every poll's answer, as a proxy that lost them would.
+  await admin(request, "faults", { kind: "freeze", transport: "poll", duration_ms: 120_000 });
+  // The poll in flight outlives its 25 s wait by the 5 s grace: the page gives up on it…
+  await expect.poll(() => abandoned.length, { timeout: 45_000 }).toBeGreaterThanOrEqual(1);
+  const gaveUp = new URL(abandoned[0]).searchParams.get("after");
+  // …and asks again from the same place at once.
+  await expect.poll(() => asked.filter((url) => url === abandoned[0]).length).toBeGreaterThanOrEqual(2);
+  expect(gaveUp).toBe(ids[ids.length - 1]);
+
+  await request.delete(`${server.url}/api/admin/faults`, {
+    headers: { Authorization: `Bearer ${adminToken}` },
+  });
+  const before = ids.length;
+  await expect.poll(() => ids.length - before).toBeGreaterThanOrEqual(10);
+  expect(continuityProblems(ids)).toEqual([]);
 });

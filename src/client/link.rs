@@ -346,8 +346,8 @@ impl Link {
     }
 
     /// Drops whatever connection there is and opens a new one now, resuming from the last
-    /// id: the network is back, the tab is shown, or the stream went silent.
-    fn reconnect_now(&self) {
+    /// id: the network is back, the tab is shown, or the stream (or a long poll) went silent.
+    pub(super) fn reconnect_now(&self) {
         if self.is_stopped() || self.0.holds.get().any() {
             return;
         }

@@ -5,6 +5,11 @@
 //!
 //! To the [`Link`], every successful poll is an opened connection and every failed one a
 //! lost connection; a poll answered after it was closed (killed, or superseded) is ignored.
+//!
+//! A long poll heals like a stream: one still unanswered [`LONG_GRACE`] after the wait it
+//! asked for (a proxy or NAT that lost it without a word, a server that froze it) is
+//! abandoned and asked again at once from the last id — nothing is lost, since the next
+//! poll starts where the abandoned one would have.
 
 use super::backoff::Timer;
 use super::link::{Adapter, Callback, Link};
@@ -20,6 +25,9 @@ use web_sys::AbortController;
 const LONG_WAIT_SECS: u32 = 25;
 /// How often a short-poller asks.
 const SHORT_INTERVAL: Duration = Duration::from_secs(1);
+/// How long past its wait a long poll may stay unanswered before it is given up on: the
+/// server answers at the wait at the latest, so this covers only the way there and back.
+const LONG_GRACE: Duration = Duration::from_secs(5);
 
 /// Which kind of polling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +47,8 @@ pub struct PollAdapter {
     abort: RefCell<Option<AbortController>>,
     /// A short-poller's wait before its next request.
     interval: Timer,
+    /// A long poll's watchdog: gives up on a poll that outlived its wait.
+    watchdog: Timer,
 }
 
 impl PollAdapter {
@@ -49,6 +59,7 @@ impl PollAdapter {
             generation: Cell::new(0),
             abort: RefCell::new(None),
             interval: Timer::default(),
+            watchdog: Timer::default(),
         }
     }
 }
@@ -70,6 +81,20 @@ impl Adapter for PollAdapter {
         let signal = controller.as_ref().map(AbortController::signal);
         *self.abort.borrow_mut() = controller;
         link.report(FeedEvent::Request);
+        if self.mode == Mode::Long {
+            let watchdog = callback.clone();
+            let limit = Duration::from_secs(u64::from(LONG_WAIT_SECS)) + LONG_GRACE;
+            self.watchdog.set(limit, move || {
+                watchdog.run(|this, link| {
+                    if this.generation.get() == generation {
+                        leptos::logging::warn!(
+                            "a long poll outlived its wait: asking again from the last id"
+                        );
+                        link.reconnect_now();
+                    }
+                });
+            });
+        }
         leptos::task::spawn_local(async move {
             let outcome = fetch(&url, signal.as_ref()).await;
             callback.run(|this, link| {
@@ -84,6 +109,7 @@ impl Adapter for PollAdapter {
         // Whatever is in flight or scheduled now belongs to a connection that is gone.
         self.generation.set(self.generation.get() + 1);
         self.interval.cancel();
+        self.watchdog.cancel();
         if let Some(abort) = self.abort.borrow_mut().take() {
             abort.abort();
         }
@@ -113,6 +139,7 @@ impl PollAdapter {
     /// One poll came back: deliver its events and ask again, or report the loss.
     fn answered(self: &Rc<Self>, link: &Link, outcome: Result<String, String>) {
         self.abort.borrow_mut().take();
+        self.watchdog.cancel();
         let body = match outcome {
             Ok(body) => body,
             Err(err) => {
