@@ -18,7 +18,7 @@ ADDR ?= 127.0.0.1:3000
 ARGS ?=
 
 .PHONY: setup setup-build setup-test setup-dev run dev build test lint fmt clippy rust-test \
-	site-test e2e lab-report page-weight first-run-report bench fuzz soak clean
+	site-test e2e lab-report page-weight first-run-report bench fuzz soak chaos clean
 
 ## Install what a command needs (idempotent): `make setup` installs everything; each command
 ## below installs only its own part (scripts/setup.sh build | test | dev).
@@ -118,6 +118,22 @@ soak:
 		|| status=$$?; \
 	if [ -f bench/out/soak.md ]; then \
 		sed -i '/^## Soak$$/,$$d' BENCHMARKS.md; cat bench/out/soak.md >> BENCHMARKS.md; fi; \
+	exit $${status:-0}
+
+## The chaos run: three `--role auto` instances and one `--role web` behind nginx on one Redis,
+## clients on every transport, and faults from a seed (kill -9, SIGSTOP, partitions, Redis
+## restarts, the faults API) for CHAOS_SECS (300) seconds; a history checker proves one id means
+## one event, no gap, no long silence. Pass or fail it rewrites RELIABILITY.md from its own run
+## (CHAOS_SEED reproduces a schedule), then fails if the checker found a violation.
+chaos: setup-test
+	mkdir -p bench/out; rm -f bench/out/chaos.md
+	CHAOS_REPORT=$(CURDIR)/bench/out/chaos.md \
+	CHAOS_STAMP="$$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD)$$(\
+		git status --porcelain --untracked-files=no -- $(MEASURED_CODE) | grep -q . && \
+		echo ' with uncommitted changes')" \
+	cargo test --release --features ssr --test it chaos::chaos -- --ignored --exact --nocapture \
+		|| status=$$?; \
+	if [ -f bench/out/chaos.md ]; then cp bench/out/chaos.md RELIABILITY.md; fi; \
 	exit $${status:-0}
 
 clean:

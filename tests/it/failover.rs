@@ -5,138 +5,25 @@
 //! no gap across ten such kills, and the prices at the end are those of one process with the
 //! same seed stepped as often, on the manual clock.
 
+use crate::support::instance::Instance;
 use crate::support::redis::RedisServer;
-use crate::support::{assert_gapless, Response, TestServer, PATIENCE};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use tickstream::wire::EventId;
-
-const TOKEN: &str = "failover-token";
+use crate::support::{assert_gapless, Response, TestServer};
+use std::time::Duration;
 
 /// How many times the market instance is killed.
 const KILLS: usize = 10;
 
-/// One `tickstream` process.
-struct Instance {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Instance {
-    /// `tickstream --bus <redis> --role <role>` on a free port, seed 42, manual clock.
-    async fn start(redis: &RedisServer, role: &str) -> Instance {
-        let port = crate::support::proxy::free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-        let child = Command::new(env!("CARGO_BIN_EXE_tickstream"))
-            .args([
-                "--addr",
-                &addr.to_string(),
-                "--bus",
-                &redis.url(),
-                "--role",
-                role,
-            ])
-            .args(["--seed", "42", "--clock", "manual", "--warmup-steps", "0"])
-            .args(["--admin-token", TOKEN])
-            .args([
-                "--leptos-config",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml"),
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("tickstream starts");
-        let instance = Instance { child, addr };
-        let deadline = Instant::now() + PATIENCE;
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            assert!(Instant::now() < deadline, "{addr} never listened");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        while Response::get(addr, "/readyz", &[]).await.status != 200 {
-            assert!(Instant::now() < deadline, "{addr} never became ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        instance
-    }
-
-    /// `SIGKILL`: the process ends at once, its lease left to lapse.
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// `POST /api/admin/step {"n"}`: the newest id, or `None` when this instance does not
-    /// run the market (`409 not_the_market`).
-    async fn step(&self, n: u64) -> Option<EventId> {
-        let body = format!(r#"{{"n":{n}}}"#);
-        let head = format!(
-            "POST /api/admin/step HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        let mut response = Response::get_raw_head(self.addr, head.as_bytes()).await;
-        let text = response.body().await;
-        match response.status {
-            200 => {
-                let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-                json["id"].as_str().and_then(|id| id.parse().ok())
-            }
-            409 => {
-                assert!(text.contains("not_the_market"), "{text}");
-                None
-            }
-            other => panic!("step: {other} {text}"),
-        }
-    }
-
-    /// Steps once as soon as this instance runs the market; how long that took.
-    async fn step_once_holding(&self) -> (EventId, Duration) {
-        let asked = Instant::now();
-        loop {
-            if let Some(id) = self.step(1).await {
-                return (id, asked.elapsed());
-            }
-            assert!(
-                asked.elapsed() < 3 * PATIENCE,
-                "{} never took the market over",
-                self.addr
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// The quotes of `/api/snapshot`.
-    async fn quotes(addr: SocketAddr) -> Vec<serde_json::Value> {
-        let body = Response::get(addr, "/api/snapshot", &[]).await.body().await;
-        let snapshot: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-        snapshot["data"]["symbols"]
-            .as_array()
-            .expect("symbols")
-            .iter()
-            .map(|symbol| symbol["quote"].clone())
-            .collect()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_market_survives_its_instance_being_killed_ten_times() {
     let redis = RedisServer::start();
-    let mut holder = Instance::start(&redis, "auto").await;
+    let mut holder = Instance::start(&redis.url(), "auto", &[]).await;
     let (_, _) = holder.step_once_holding().await;
     let mut steps = 1;
     // The client's instance only ever follows.
-    let web = Instance::start(&redis, "web").await;
+    let web = Instance::start(&redis.url(), "web", &[]).await;
     let mut client = Response::get(web.addr, "/api/sse", &[]).await;
     let start = client.next_event().await.expect("snapshot");
-    let mut standby = Instance::start(&redis, "auto").await;
+    let mut standby = Instance::start(&redis.url(), "auto", &[]).await;
     // Started with the same command, it follows the one market: it runs none of its own.
     assert_eq!(standby.step(1).await, None);
 
@@ -154,7 +41,7 @@ async fn the_market_survives_its_instance_being_killed_ten_times() {
         takeovers.push(took);
         received.extend(client.events_until(id).await);
         holder = standby;
-        standby = Instance::start(&redis, "auto").await;
+        standby = Instance::start(&redis.url(), "auto", &[]).await;
     }
     let last = holder.step(5).await.expect("the holder runs the market");
     steps += 5;

@@ -14,11 +14,13 @@ compile_error!(
 mod support;
 
 mod admin;
+mod chaos;
 mod conformance;
 mod errors;
 mod explain;
 mod failover;
 mod faults;
+mod fencing;
 mod fuzz_corpus;
 mod hardening;
 mod leptos_settings;

@@ -3,6 +3,9 @@
 //! chunked body — and parses event streams by the WHATWG rules (`wire::sse::Parser`).
 //! Nothing here trusts the server's own types: tests see what a browser would see.
 
+pub mod history;
+pub mod instance;
+pub mod link;
 pub mod proxy;
 pub mod redis;
 pub mod ws;

@@ -26,6 +26,19 @@ pub struct Proxy {
 fn deploy_file(file: &str, apps: &[SocketAddr], listen: SocketAddr) -> String {
     let source = format!("{}/deploy/{file}", env!("CARGO_MANIFEST_DIR"));
     let mut text = std::fs::read_to_string(&source).expect("the deploy config");
+    // More apps than the file's upstream names: more lines like its last server's.
+    for n in 3..=apps.len() {
+        let model = format!("127.0.0.1:{}", 3000 + n - 1);
+        let Some(line) = text
+            .lines()
+            .find(|line| line.contains(&model))
+            .map(str::to_owned)
+        else {
+            break;
+        };
+        let extra = line.replace(&model, &format!("127.0.0.1:{}", 3000 + n));
+        text = text.replacen(&line, &format!("{line}\n{extra}"), 1);
+    }
     let placeholders: Vec<String> = match apps {
         [_] => vec!["127.0.0.1:3000".to_owned()],
         _ => (1..=apps.len())
