@@ -142,6 +142,7 @@ test("a stream that goes silent is dropped and resumed", async ({ page, request 
 });
 
 test("a long poll that outlives its wait is abandoned and asked again from the last id", async ({ page, request }) => {
+  test.setTimeout(90_000); // a long poll waits 25 s, and the page 5 s more
   // What the page's polls asked for and what came back, as Chromium's network layer saw it.
   const ids: string[] = [];
   const asked: string[] = [];

@@ -30,7 +30,8 @@ use tokio_util::sync::CancellationToken;
 /// The most steps one `step` command may ask for.
 pub const MAX_STEPS_PER_COMMAND: u64 = 100_000;
 
-/// How many events a `step` command lets wait for the Redis writer before its next step.
+/// How many events a lease holder's driver lets wait for the Redis writer before its next
+/// step (a `step` command, a warm-up).
 const STAGED_AT_MOST: usize = 1_024;
 
 /// What the driver can be asked to do.
@@ -100,7 +101,8 @@ fn phrase(verb: MarketVerb) -> &'static str {
     }
 }
 
-/// The driver has stopped (the server is shutting down).
+/// The driver does not run the market (any more): the server is shutting down, or the
+/// instance does not hold the market lease (it never did, or it stepped down).
 #[derive(Debug, thiserror::Error)]
 #[error("the market driver has stopped")]
 pub struct DriverStopped;
@@ -175,7 +177,12 @@ impl DriverHandle {
         let before = self.hub.visible();
         let (done, reply) = oneshot::channel();
         self.send(make(done)).await?;
-        let answer = reply.await.map_err(|_| DriverStopped)?;
+        // A command queued as the instance stepped down may never be carried out: a step-down
+        // answers it.
+        let answer = tokio::select! {
+            answer = reply => answer.map_err(|_| DriverStopped)?,
+            () = self.hub.until_discarded(before) => return Err(DriverStopped),
+        };
         if let Some(newest) = self.hub.assigned() {
             self.hub
                 .until_visible(newest, before)
@@ -183,6 +190,13 @@ impl DriverHandle {
                 .map_err(|_| DriverStopped)?;
         }
         Ok(answer)
+    }
+
+    /// Marks the driver idle from outside, at once: the instance is stepping down, and
+    /// whoever hears that a command was dropped must also hear that it no longer runs the
+    /// market. (The driver itself then [idles](Driver::idle).)
+    pub fn stand_down(&self) {
+        self.active.store(false, Ordering::Release);
     }
 
     /// Whether this instance runs the market now.

@@ -44,7 +44,8 @@ pub struct Hub {
 pub struct Visible {
     /// The view's newest event.
     pub last: Option<EventId>,
-    /// How many times [`Hub::refuse`] threw staged events away.
+    /// How many times published events were thrown away unseen: a step-down
+    /// ([`Hub::refuse`]), or staging given up on (a writer that could not keep up).
     pub discards: u64,
 }
 
@@ -216,15 +217,22 @@ impl Hub {
     }
 
     /// From now on, drops what is published (this instance no longer runs the market), and
-    /// throws away what is staged: nobody saw it, and nobody will. Returns how many.
+    /// throws away what is staged: nobody saw it, and nobody will. Returns how many. Every
+    /// call counts as a discard (see [`Visible::discards`]): whatever a command published
+    /// since staging stopped was dropped too.
     pub fn refuse(&self) -> usize {
         let mut state = self.state();
+        let staging = matches!(state.publishing, Publishing::Staged { .. });
         let thrown = self.discard(&mut state);
+        if !staging {
+            self.visible.send_modify(|visible| visible.discards += 1);
+        }
         state.publishing = Publishing::Refused;
         thrown
     }
 
-    /// Throws away what is staged and stops staging (publishing is refused from now on).
+    /// Throws away what is staged and stops staging (publishing is refused from now on);
+    /// how many were thrown away (none, and no discard counted, if it was not staging).
     fn discard(&self, state: &mut State) -> usize {
         let Publishing::Staged { staged, .. } = &mut state.publishing else {
             return 0;
@@ -269,6 +277,14 @@ impl Hub {
     /// What clients can see now (take it before asking for an event to wait for).
     pub fn visible(&self) -> Visible {
         *self.visible.borrow()
+    }
+
+    /// Resolves once events have been thrown away since `before` was taken.
+    pub async fn until_discarded(&self, before: Visible) {
+        let mut visible = self.visible.subscribe();
+        let _ = visible
+            .wait_for(|now| now.discards != before.discards)
+            .await;
     }
 
     /// Waits until clients can see event `id`; [`Discarded`] if events were thrown away since

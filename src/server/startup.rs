@@ -285,8 +285,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// What its handlers reach.
     pub state: AppState,
-    /// The accept loop; it ends once `state.shutdown` is cancelled and every connection is
-    /// done.
+    /// The accept loop; it ends once `state.shutdown` is cancelled, every connection is
+    /// done, and the tasks that fed the hub have finished (or [`FEEDERS_GOODBYE`] passed).
     pub task: JoinHandle<std::io::Result<()>>,
 }
 
@@ -300,23 +300,35 @@ impl Server {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let tls = tls_of(&state.config)?;
-        start_feeder(feeder, &state);
+        let feeders = start_feeder(feeder, &state);
         let timeouts = listen::Timeouts {
             header: Duration::from_secs(state.config.header_timeout_secs),
             write: Duration::from_secs(state.config.write_timeout_secs),
         };
         let app = routes::app(state.clone());
-        let task = tokio::spawn(listen::serve(
+        let serving = listen::serve(
             listener,
             app,
             timeouts,
             state.metrics.clone(),
             tls,
             state.shutdown.clone(),
-        ));
+        );
+        let task = tokio::spawn(async move {
+            let served = serving.await;
+            // Then what fed the hub finishes what it was doing, briefly: a market's writer
+            // writes what its clients were shown and lets another instance take over at once.
+            let finishing = futures_util::future::join_all(feeders);
+            let _ = tokio::time::timeout(FEEDERS_GOODBYE, finishing).await;
+            served
+        });
         Ok(Server { addr, state, task })
     }
 }
+
+/// How long, at shutdown, the tasks that feed the hub may take to finish after the last
+/// connection closed (a market's writer takes at most a second).
+pub const FEEDERS_GOODBYE: Duration = Duration::from_secs(3);
 
 /// The TLS acceptor `--tls…` asks for, if any (its fingerprint logged).
 fn tls_of(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, StartError> {
@@ -332,8 +344,9 @@ fn tls_of(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, StartErr
     Ok(Some(tls.acceptor))
 }
 
-/// Spawns what publishes into the hub, until shutdown.
-fn start_feeder(feeder: Feeder, state: &AppState) {
+/// Spawns what publishes into the hub, until shutdown; the tasks, for the server to let
+/// them finish (a market's writer writes what is queued and releases the lease).
+fn start_feeder(feeder: Feeder, state: &AppState) -> Vec<JoinHandle<()>> {
     let config = &state.config;
     let shutdown = state.shutdown.clone();
     match feeder {
@@ -341,25 +354,32 @@ fn start_feeder(feeder: Feeder, state: &AppState) {
             let step = Duration::from_millis(config.step_ms);
             let checkpoints = writer.as_ref().map(|_| driver.checkpoints());
             let (clock, speed, stop) = (config.clock, config.speed, shutdown.clone());
-            tokio::spawn(async move { driver.run(clock, step, speed, stop).await });
+            let mut tasks = vec![tokio::spawn(async move {
+                driver.run(clock, step, speed, stop).await;
+            })];
             if let Some(redis) = writer {
                 let inbox =
                     redis::inbox::run(redis.clone(), state.driver.clone(), shutdown.clone());
-                tokio::spawn(inbox);
-                tokio::spawn(redis::writer::run(
+                tasks.push(tokio::spawn(inbox));
+                tasks.push(tokio::spawn(redis::writer::run(
                     redis,
                     state.hub.clone(),
                     checkpoints,
                     shutdown,
-                ));
+                )));
             }
+            tasks
         }
         Feeder::Candidate { redis, candidate } => {
             let run = redis::failover::run(redis, state.hub.clone(), *candidate, shutdown);
-            tokio::spawn(run);
+            vec![tokio::spawn(run)]
         }
         Feeder::Follower(redis) => {
-            tokio::spawn(redis::follower::run(redis, state.hub.clone(), shutdown));
+            vec![tokio::spawn(redis::follower::run(
+                redis,
+                state.hub.clone(),
+                shutdown,
+            ))]
         }
     }
 }

@@ -124,7 +124,7 @@ async fn a_paused_holder_steps_down_and_nobody_sees_its_private_market() {
     let holder = Instance::start(&redis.url(), "auto", MARKET).await;
     holder.until_holding().await;
     let standby = Instance::start(&redis.url(), "auto", MARKET).await;
-    let until = Instant::now() + Duration::from_secs(16);
+    let until = Instant::now() + Duration::from_secs(20);
     let mut clients = listen(&holder, "holder's", until);
     clients.extend(listen(&standby, "standby's", until));
 
@@ -133,7 +133,7 @@ async fn a_paused_holder_steps_down_and_nobody_sees_its_private_market() {
     // Twice the lease: the standby takes the market over meanwhile.
     sleep(Duration::from_secs(6)).await;
     holder.resume();
-    let healed = Instant::now() + STALE;
+    let healed = Instant::now() + 2 * STALE;
 
     let logs = logs(clients).await;
     assert_eq!(
@@ -152,7 +152,7 @@ async fn a_holder_cut_off_from_redis_steps_down_and_nobody_sees_its_private_mark
     let holder = Instance::start(&link.redis_url(), "auto", MARKET).await;
     holder.until_holding().await;
     let standby = Instance::start(&redis.url(), "auto", MARKET).await;
-    let until = Instant::now() + Duration::from_secs(18);
+    let until = Instant::now() + Duration::from_secs(20);
     let mut clients = listen(&holder, "holder's", until);
     clients.extend(listen(&standby, "standby's", until));
 
@@ -160,7 +160,7 @@ async fn a_holder_cut_off_from_redis_steps_down_and_nobody_sees_its_private_mark
     link.cut();
     sleep(Duration::from_secs(6)).await;
     link.restore();
-    let healed = Instant::now() + STALE;
+    let healed = Instant::now() + 2 * STALE;
 
     let logs = logs(clients).await;
     assert_eq!(
@@ -177,7 +177,7 @@ async fn a_redis_restart_during_a_takeover_leaves_one_market() {
     let holder = Instance::start(&redis.url(), "auto", MARKET).await;
     holder.until_holding().await;
     let standby = Instance::start(&redis.url(), "auto", MARKET).await;
-    let until = Instant::now() + Duration::from_secs(20);
+    let until = Instant::now() + Duration::from_secs(24);
     let mut clients = listen(&holder, "holder's", until);
     clients.extend(listen(&standby, "standby's", until));
 
@@ -193,4 +193,41 @@ async fn a_redis_restart_during_a_takeover_leaves_one_market() {
     let logs = logs(clients).await;
     one_holder(&[&holder, &standby]).await;
     assert_one_market(&logs, healed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_that_stops_writes_what_it_showed_and_releases_the_lease() {
+    let redis = RedisServer::start();
+    let holder = Instance::start(&redis.url(), "auto", &[]).await;
+    let (shown, _) = holder.step_once_holding().await;
+    let last = holder.step(5).await.expect("it runs the market");
+    assert!(last.seq > shown.seq);
+    holder.terminate();
+
+    let client = ::redis::Client::open(redis.url()).expect("a client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    let owner: Option<String> = ::redis::cmd("GET")
+        .arg("tickstream:market-owner")
+        .query_async(&mut conn)
+        .await
+        .expect("GET");
+    assert_eq!(owner, None, "the lease was released, not left to lapse");
+    let newest: ::redis::streams::StreamRangeReply = ::redis::cmd("XREVRANGE")
+        .arg("tickstream:events")
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(&mut conn)
+        .await
+        .expect("XREVRANGE");
+    let top = newest.ids.first().map(|entry| entry.id.clone());
+    assert_eq!(
+        top,
+        Some(format!("{}-{}", last.epoch.0, last.seq)),
+        "the stream ends with the last event its clients were shown"
+    );
 }

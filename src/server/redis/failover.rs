@@ -31,7 +31,7 @@
 
 use super::codec::CHECKPOINT_KEY;
 use super::follower;
-use super::lease::{self, Lease};
+use super::lease;
 use super::writer::{self, Stepdown};
 use super::{inbox, RedisBus};
 use crate::market::{Checkpoint, Market, MarketConfig};
@@ -53,7 +53,7 @@ const ASK_EVERY: Duration = Duration::from_millis(250);
 /// The fewest events a holder's hub may stage for the writer (more with a longer
 /// `--history`): a burst of this many unwritten events is absorbed, a longer one ends the
 /// term.
-const STAGED_AT_LEAST: usize = 8_192;
+const STAGING_ROOM: usize = 8_192;
 
 /// What an instance needs to run the market once it holds the lease.
 pub struct Candidate {
@@ -89,13 +89,13 @@ pub async fn run(
         let leased = wait_for_lease(&bus, &shutdown).await;
         following.cancel();
         let _ = follower.await;
-        let Some((mut conn, lease)) = leased else {
+        let Some(mut conn) = leased else {
             return; // shutdown
         };
         let Some(term) = begin_term(&bus, &hub, &mut candidate, &mut conn).await else {
             continue; // nothing runs yet: the lease lapses for whoever asks next
         };
-        let ended = hold_term(&bus, &hub, &mut candidate, term, conn, lease, &shutdown).await;
+        let ended = hold_term(&bus, &hub, &mut candidate, term, conn, &shutdown).await;
         candidate.driver.idle();
         let thrown = hub.refuse();
         if matches!(ended, Stepdown::Shutdown) || shutdown.is_cancelled() {
@@ -132,11 +132,11 @@ async fn begin_term(
     match taken {
         Ok(Some((market, last))) => {
             hub.continue_after(last);
-            let queue = hub.stage(bus.history().max(STAGED_AT_LEAST));
+            let queue = hub.stage(bus.history().max(STAGING_ROOM));
             driver.take_over(market);
             tracing::warn!(
                 after = %last,
-                took_ms = asked.elapsed().as_millis() as u64,
+                took_ms = u64::try_from(asked.elapsed().as_millis()).unwrap_or(u64::MAX),
                 "took the market over from its checkpoint"
             );
             Some(Term {
@@ -150,7 +150,7 @@ async fn begin_term(
                 hub.start_epoch(now_millis());
                 tracing::warn!("no checkpoint matches the stream: a new market, a new epoch");
             }
-            let queue = hub.stage(bus.history().max(STAGED_AT_LEAST));
+            let queue = hub.stage(bus.history().max(STAGING_ROOM));
             driver.activate();
             Some(Term { queue, opens: true })
         }
@@ -169,10 +169,11 @@ async fn hold_term(
     candidate: &mut Candidate,
     term: Term,
     mut conn: MultiplexedConnection,
-    lease: Lease,
     shutdown: &CancellationToken,
 ) -> Stepdown {
-    let ends = shutdown.child_token();
+    // The term's own end, not the server's: at shutdown the writer still writes what is
+    // staged and releases the key, and the driver must run until it has.
+    let ends = CancellationToken::new();
     let checkpoints = candidate.driver.checkpoints();
     tokio::spawn(inbox::run(
         bus.clone(),
@@ -181,6 +182,7 @@ async fn hold_term(
     ));
     let (clock, step, speed) = (candidate.clock, candidate.step, candidate.speed);
     let warmup = term.opens.then_some(candidate.warmup_steps);
+    let handle = candidate.handle.clone();
     let driver = &mut candidate.driver;
     let driving = async {
         if let Some(warmup_steps) = warmup {
@@ -189,30 +191,27 @@ async fn hold_term(
         }
         driver.run(clock, step, speed, ends.clone()).await;
     };
-    let writing = writer::hold(
-        bus,
-        hub,
-        term.queue,
-        checkpoints,
-        &mut conn,
-        lease,
-        shutdown,
-    );
+    let writing = writer::hold(bus, hub, term.queue, checkpoints, &mut conn, shutdown);
+    tokio::pin!(driving, writing);
     let ended = tokio::select! {
-        ended = writing => ended,
-        // The driver stops only with the server (its commands never close before that).
-        () = driving => Stepdown::Shutdown,
+        biased;
+        ended = &mut writing => ended,
+        // Its commands never close while the server runs, and its token is this term's.
+        () = &mut driving => Stepdown::Shutdown,
     };
+    // Idle before the driver is dropped: an admin command it drops then hears "not the
+    // market", not "stopping".
+    handle.stand_down();
     ends.cancel();
     ended
 }
 
-/// Asks for the lease until this instance has it (with the connection it asked on), or
-/// `None` at shutdown.
+/// Asks for the lease until this instance has it: the connection it asked on (the term's
+/// writer renews the lease there before anything else), or `None` at shutdown.
 async fn wait_for_lease(
     bus: &RedisBus,
     shutdown: &CancellationToken,
-) -> Option<(MultiplexedConnection, Lease)> {
+) -> Option<MultiplexedConnection> {
     let mut conn: Option<MultiplexedConnection> = None;
     loop {
         tokio::select! {
@@ -224,7 +223,7 @@ async fn wait_for_lease(
         }
         let Some(open) = conn.as_mut() else { continue };
         match lease::claim(bus, open).await {
-            Ok(Some(lease)) => return conn.map(|conn| (conn, lease)),
+            Ok(Some(_)) => return conn,
             Ok(None) => {}
             Err(_) => conn = None, // reconnect next time
         }

@@ -2,13 +2,14 @@
 //! a Redis, and how long its holder may count on it.
 //!
 //! Redis counts the key's time to live on its own clock, from when it ran the `SET`; the
-//! holder cannot see that clock, and a holder that was paused (`SIGSTOP`, a long GC-like
-//! stall, a VM migration) or cut off cannot know how much of it is left. So it counts on
+//! holder cannot see that clock, and a holder that was paused (`SIGSTOP`, a long stall) or
+//! cut off cannot know how much of it is left. So it counts on
 //! its own monotonic clock, from *before* it asked, and trusts the lease for less than the
 //! key lives ([`TRUST_FOR`] < [`OWNER_TTL`]): whatever happened in between, the key cannot
 //! have lapsed — and another instance cannot have taken the market — while the holder
-//! still trusts it. Every write is fenced besides (see [`writer`](super::writer)): Redis
-//! refuses it unless the key still names the writer.
+//! still trusts it. (A clock that stops while the process is stopped — a paused virtual
+//! machine — would break that count; every write is fenced besides, see
+//! [`writer`](super::writer): Redis refuses it unless the key still names the writer.)
 //!
 //! Invariant: an instance trusts the lease only until `asked + TRUST_FOR`, where `asked`
 //! is taken before the renewal that succeeded was sent.
@@ -17,6 +18,7 @@ use super::codec::OWNER_KEY;
 use super::RedisBus;
 use redis::aio::MultiplexedConnection;
 use redis::{RedisResult, Script};
+use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -45,6 +47,11 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
+/// [`CLAIM`], hashed once.
+static CLAIM_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CLAIM));
+/// [`RELEASE`], hashed once.
+static RELEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE));
+
 /// The lease as its holder counts it.
 #[derive(Clone, Copy, Debug)]
 pub struct Lease {
@@ -68,7 +75,7 @@ impl Lease {
 /// asking, or `None` if another instance holds it.
 pub async fn claim(bus: &RedisBus, conn: &mut MultiplexedConnection) -> RedisResult<Option<Lease>> {
     let asked = Instant::now();
-    let claimed: i64 = Script::new(CLAIM)
+    let claimed: i64 = CLAIM_SCRIPT
         .key(OWNER_KEY)
         .arg(bus.owner())
         .arg(u64::try_from(OWNER_TTL.as_millis()).unwrap_or(u64::MAX))
@@ -81,7 +88,7 @@ pub async fn claim(bus: &RedisBus, conn: &mut MultiplexedConnection) -> RedisRes
 
 /// Lets another instance take the market at once (at shutdown), if the key is still ours.
 pub async fn release(bus: &RedisBus, conn: &mut MultiplexedConnection) -> RedisResult<()> {
-    Script::new(RELEASE)
+    RELEASE_SCRIPT
         .key(OWNER_KEY)
         .arg(bus.owner())
         .invoke_async::<i64>(conn)

@@ -20,7 +20,7 @@
 //! instance that lost the lease, however long it was paused, cannot write; the stream holds
 //! each event once, in id order (the first `XADD` of a batch is refused unless its id is
 //! above the stream's last, and then nothing is written); the stored snapshot never includes
-//! an event the stream does not hold; with checkpoints, an event reaches the stream only
+//! an event the stream does not hold, and only the key's holder stores one; with checkpoints, an event reaches the stream only
 //! together with the checkpoint taken after it (or after a later one), so the stream never
 //! ends past its checkpoint: an instance taking the market over continues from exactly the
 //! stream's last event.
@@ -30,7 +30,7 @@ use super::codec::{
     STREAM_KEY,
 };
 use super::connection::{keep_connected, Session};
-use super::lease::{self, Lease, RENEW_EVERY};
+use super::lease::{self, Lease, RENEW_EVERY, TRUST_FOR};
 use super::RedisBus;
 use crate::server::bus::Published;
 use crate::server::driver::Checkpoints;
@@ -41,7 +41,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{RedisError, RedisResult, Script};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -77,6 +77,22 @@ if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[3], 'id', ARGV[3], 'market', ARGV[4])
 end
 return 1";
+
+/// [`APPEND`], hashed once.
+static APPEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND));
+
+/// Stores the market's snapshot if the owner key still names the writer (a late write from
+/// an instance that lost the lease must not replace its successor's). `KEYS`: owner,
+/// snapshot. `ARGV`: owner, the snapshot. Returns 1 when stored.
+const STORE_SNAPSHOT: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1";
+
+/// [`STORE_SNAPSHOT`], hashed once.
+static STORE_SNAPSHOT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(STORE_SNAPSHOT));
 
 /// Copies a `--role both` market's events to the stream, keeps the owner key and the
 /// snapshot, until `shutdown`; then writes what is still queued and releases the key
@@ -133,25 +149,32 @@ impl std::fmt::Display for Stepdown {
 }
 
 /// Writes a lease holder's events — staged by its hub, taken from `queue` — to the stream
-/// on `conn`, and shows each one once written, for as long as the lease can be trusted;
-/// returns why it stopped. At shutdown it writes what it can and releases the key.
+/// on `conn` (the connection the lease was won on), and shows each one once written, for as
+/// long as the lease can be trusted; returns why it stopped. At shutdown it writes what it can and releases the key.
 pub async fn hold(
     bus: &RedisBus,
     hub: &Hub,
     mut queue: mpsc::Receiver<Arc<Published>>,
     checkpoints: Checkpoints,
     conn: &mut MultiplexedConnection,
-    mut lease: Lease,
     shutdown: &CancellationToken,
 ) -> Stepdown {
     let mut writer = Writer::new(bus, hub, Some(checkpoints), true);
     writer.written = hub.latest();
+    // Taking the market over took a while since the lease was won: renew it first (the
+    // key is still ours, or the claim says so), so the term starts with a whole lease.
+    let mut lease = match tokio::time::timeout(TRUST_FOR, lease::claim(bus, conn)).await {
+        Ok(Ok(Some(renewed))) => renewed,
+        Ok(Ok(None)) => return Stepdown::Lost,
+        Ok(Err(err)) => return Stepdown::Failed(err),
+        Err(_) => return Stepdown::Expired,
+    };
     bus.link_ref().set(LinkState::Ready);
     let mut renew = tokio::time::interval_at(Instant::now() + RENEW_EVERY, RENEW_EVERY);
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut batch = Vec::with_capacity(BATCH);
     let ended = loop {
-        match within(lease, writer.flush(conn)).await {
+        match within(lease, writer.flush(conn, &mut queue)).await {
             Ok(Appended::Written) => {}
             Ok(Appended::Fenced) => break Stepdown::Lost,
             Ok(Appended::Overtaken) => break Stepdown::Overtaken,
@@ -308,7 +331,7 @@ impl<'a> Writer<'a> {
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut batch = Vec::with_capacity(BATCH);
         loop {
-            match self.flush(conn).await? {
+            match self.flush(conn, outbox).await? {
                 Appended::Written => {}
                 Appended::Fenced => return Ok(Served::Conflict),
                 // Another writer got there first: the stream has the say.
@@ -354,13 +377,24 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Appends `pending` to the stream in one fenced script — with checkpoints, the events
-    /// up to the newest checkpoint and that checkpoint — and, for a lease holder, shows them.
-    async fn flush(&mut self, conn: &mut MultiplexedConnection) -> RedisResult<Appended> {
+    /// Appends what is queued to the stream in one fenced script — with checkpoints, the
+    /// events up to the newest checkpoint and that checkpoint — and, for a lease holder,
+    /// shows them.
+    async fn flush(
+        &mut self,
+        conn: &mut MultiplexedConnection,
+        queue: &mut mpsc::Receiver<Arc<Published>>,
+    ) -> RedisResult<Appended> {
         let checkpoint = self
             .checkpoints
             .as_ref()
             .and_then(|checkpoints| checkpoints.borrow().clone());
+        // Everything queued, taken *after* the checkpoint was read: the events it follows
+        // were queued before it was handed on, so they are all here and the write can end
+        // exactly at it (the checkpoint goes with its event, never behind the stream's end).
+        while let Ok(event) = queue.try_recv() {
+            self.pending.push_back(event);
+        }
         let ready = match (&self.checkpoints, &checkpoint) {
             (None, _) => self.pending.len(),
             (Some(_), None) => 0,
@@ -375,8 +409,7 @@ impl<'a> Writer<'a> {
         };
         let last = last.id;
         let checkpoint = checkpoint.filter(|checkpoint| checkpoint.id == last);
-        let append = Script::new(APPEND);
-        let mut script = append.prepare_invoke();
+        let mut script = APPEND_SCRIPT.prepare_invoke();
         script
             .key(OWNER_KEY)
             .key(STREAM_KEY)
@@ -431,10 +464,12 @@ impl<'a> Writer<'a> {
         if encoded.id != Some(written) {
             return Ok(()); // the market moved on meanwhile: next time
         }
-        redis::cmd("SET")
-            .arg(SNAPSHOT_KEY)
+        STORE_SNAPSHOT_SCRIPT
+            .key(OWNER_KEY)
+            .key(SNAPSHOT_KEY)
+            .arg(self.bus.owner())
             .arg(encoded.json.as_ref())
-            .query_async::<()>(conn)
+            .invoke_async::<i64>(conn)
             .await?;
         self.snapshot = Some((written, Instant::now()));
         Ok(())
@@ -446,10 +481,7 @@ impl<'a> Writer<'a> {
         conn: &mut MultiplexedConnection,
         outbox: &mut mpsc::Receiver<Arc<Published>>,
     ) -> RedisResult<()> {
-        while let Ok(event) = outbox.try_recv() {
-            self.pending.push_back(event);
-        }
-        self.flush(conn).await?;
+        self.flush(conn, outbox).await?;
         lease::release(self.bus, conn).await
     }
 }

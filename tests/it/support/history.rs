@@ -88,6 +88,7 @@ enum Flow {
 pub struct ClientLog {
     /// Who it is (its transport, and a number).
     pub name: String,
+    /// Everything it received, in order, with when.
     pub seen: Vec<(Instant, Seen)>,
     /// When it started and stopped listening.
     pub from: Instant,
@@ -99,6 +100,7 @@ pub struct ClientLog {
 /// A client's settings.
 #[derive(Clone, Copy, Debug)]
 pub struct Listen {
+    /// How it receives the stream.
     pub transport: Transport,
     /// Where it connects (an instance, or the proxy in front of several).
     pub addr: SocketAddr,
@@ -340,9 +342,11 @@ pub struct Verdict {
     pub events: u64,
     /// Distinct ids among them.
     pub ids: usize,
+    /// `reset` events received.
     pub resets: u64,
     /// Resets by the reason the server gave.
     pub reset_reasons: std::collections::BTreeMap<String, u64>,
+    /// Connections (or polls) clients had to make again.
     pub reconnects: u64,
     /// The longest any client went without hearing from a server.
     pub longest_silence: Duration,

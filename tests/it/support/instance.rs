@@ -1,4 +1,4 @@
-//! A `tickstream` process of its own (the release binary the tests were built with), on a
+//! A `tickstream` process of its own (the binary built with the tests), on a
 //! free loopback port, on a shared Redis: what the failover, fencing and chaos tests start,
 //! stop, pause and kill. Killed when dropped.
 
@@ -92,6 +92,12 @@ impl Instance {
     /// `SIGKILL`: the process ends at once, its lease left to lapse.
     pub fn kill(mut self) {
         let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// `SIGTERM`, then waits for the process to end: a graceful stop.
+    pub fn terminate(mut self) {
+        self.signal("-TERM");
         let _ = self.child.wait();
     }
 
