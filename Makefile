@@ -106,15 +106,17 @@ MEASURED_CODE := src tests bench Cargo.toml Cargo.lock Leptos.toml
 ## The soak: SOAK_CLIENTS (2000) clients over SSE, WebSocket and long-poll with churn and
 ## forced disconnects for SOAK_SECS (600) seconds; no gaps, memory back near its baseline.
 ## Pass or fail, it rewrites BENCHMARKS.md's `## Soak` section from its own figures and
-## verdict, then fails if the soak did.
+## verdict, then fails if the soak did. SOAK_BUILD='--no-default-features --features ssr' soaks
+## the server built with glibc's allocator instead of mimalloc.
+SOAK_BUILD ?= --features ssr
 soak:
 	mkdir -p bench/out; rm -f bench/out/soak.md
 	ulimit -n 20000 2>/dev/null || true; \
 	SOAK_REPORT=$(CURDIR)/bench/out/soak.md \
 	SOAK_STAMP="$$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD)$$(\
 		git status --porcelain --untracked-files=no -- $(MEASURED_CODE) | grep -q . && \
-		echo ' with uncommitted changes')" \
-	cargo test --release --features ssr --test it soak::soak -- --ignored --exact --nocapture \
+		echo ' with uncommitted changes'), allocator $(if $(findstring no-default-features,$(SOAK_BUILD)),glibc malloc,mimalloc)" \
+	cargo test --release $(SOAK_BUILD) --test it soak::soak -- --ignored --exact --nocapture \
 		|| status=$$?; \
 	if [ -f bench/out/soak.md ]; then \
 		sed -i '/^## Soak$$/,$$d' BENCHMARKS.md; cat bench/out/soak.md >> BENCHMARKS.md; fi; \

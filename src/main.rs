@@ -1,6 +1,12 @@
 //! The `tickstream` server binary: wiring only. Settings come from flags and environment
 //! (`tickstream --help`); everything else lives in the library's `server` module.
 
+/// The allocator: mimalloc, which gives back what a wave of connections took (the soak's
+/// RSS after each wave, BENCHMARKS.md); a build without the `mimalloc` feature uses glibc's.
+#[cfg(all(feature = "ssr", feature = "mimalloc"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
