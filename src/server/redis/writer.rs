@@ -150,7 +150,8 @@ impl std::fmt::Display for Stepdown {
 
 /// Writes a lease holder's events — staged by its hub, taken from `queue` — to the stream
 /// on `conn` (the connection the lease was won on), and shows each one once written, for as
-/// long as the lease can be trusted; returns why it stopped. At shutdown it writes what it can and releases the key.
+/// long as the lease can be trusted; returns why it stopped. At shutdown it writes what it
+/// can and releases the key.
 pub async fn hold(
     bus: &RedisBus,
     hub: &Hub,
