@@ -4,10 +4,11 @@
 //! WebSocket and long-poll through nginx, reconnecting and resuming as a browser would. On a
 //! schedule drawn from a seed it injects one fault at a time — the holder killed (`SIGKILL`)
 //! and restarted, the holder paused (`SIGSTOP`) for 1–8 s, one instance cut off from Redis
-//! or its link to Redis slowed, Redis restarted empty, the instructor's "disconnect everyone", and the fault API's
-//! `freeze`, `delay`, `drop`, `refuse` and `epoch` — then lets everything heal, and the
-//! history checker ([`check`]) reads every client's log: one id, one event; no gap without
-//! a reset; no client silent for longer than its watchdog allows.
+//! or its link to Redis slowed, Redis restarted empty, the instructor's "disconnect
+//! everyone", and the fault API's `freeze`, `delay`, `drop`, `refuse` and `epoch` — then
+//! lets everything heal, and the history checker ([`check`]) reads every client's log: one
+//! id, one event; no gap without a reset; no client silent for longer than its watchdog
+//! allows.
 //!
 //! Settings: `CHAOS_SECS` (default 300) and `CHAOS_SEED` (default: from the clock) for the
 //! long run; a violation prints the seed that reproduces the schedule. With `CHAOS_REPORT`

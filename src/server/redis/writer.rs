@@ -20,10 +20,10 @@
 //! instance that lost the lease, however long it was paused, cannot write; the stream holds
 //! each event once, in id order (the first `XADD` of a batch is refused unless its id is
 //! above the stream's last, and then nothing is written); the stored snapshot never includes
-//! an event the stream does not hold, and only the key's holder stores one; with checkpoints, an event reaches the stream only
-//! together with the checkpoint taken after it (or after a later one), so the stream never
-//! ends past its checkpoint: an instance taking the market over continues from exactly the
-//! stream's last event.
+//! an event the stream does not hold, and only the key's holder stores one; with
+//! checkpoints, an event reaches the stream only together with the checkpoint taken after it
+//! (or after a later one), so the stream never ends past its checkpoint: an instance taking
+//! the market over continues from exactly the stream's last event.
 
 use super::codec::{
     after, parse_stream_id, read_tail, stream_id, CHECKPOINT_KEY, OWNER_KEY, SNAPSHOT_KEY,
