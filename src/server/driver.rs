@@ -307,13 +307,9 @@ impl Driver {
     /// events are stamped as if they had happened at the normal pace, `step_ms` apart,
     /// ending now.
     pub fn open(&mut self, warmup_steps: u64, step_ms: u64) {
-        let now = now_millis();
-        let ago = |steps: u64| now.saturating_sub(steps.saturating_mul(step_ms));
-        let status = self.status();
-        self.hub
-            .publish(Payload::Market(status), ago(warmup_steps), Vec::new());
-        for done in 0..warmup_steps {
-            self.step_at(ago(warmup_steps - done - 1));
+        let at = self.publish_opening(warmup_steps, step_ms);
+        for done in 1..=warmup_steps {
+            self.step_at(at(done));
         }
         self.checkpoint();
     }
@@ -321,16 +317,22 @@ impl Driver {
     /// [`Driver::open`] for a lease holder, whose writer runs meanwhile: a long warm-up waits
     /// for the writer rather than outruns it.
     pub async fn open_paced(&mut self, warmup_steps: u64, step_ms: u64) {
-        let now = now_millis();
-        let ago = |steps: u64| now.saturating_sub(steps.saturating_mul(step_ms));
-        let status = self.status();
-        self.hub
-            .publish(Payload::Market(status), ago(warmup_steps), Vec::new());
-        for done in 0..warmup_steps {
+        let at = self.publish_opening(warmup_steps, step_ms);
+        for done in 1..=warmup_steps {
             self.make_room().await;
-            self.step_at(ago(warmup_steps - done - 1));
+            self.step_at(at(done));
         }
         self.checkpoint();
+    }
+
+    /// Publishes the session state as the opening's first event; returns when the warm-up's
+    /// step `done` (1 to `warmup_steps`) happened: `step_ms` apart, the last one now.
+    fn publish_opening(&mut self, warmup_steps: u64, step_ms: u64) -> impl Fn(u64) -> u64 {
+        let now = now_millis();
+        let at = move |done: u64| now.saturating_sub((warmup_steps - done).saturating_mul(step_ms));
+        let status = self.status();
+        self.hub.publish(Payload::Market(status), at(0), Vec::new());
+        at
     }
 
     /// A lease holder shows its events once Redis has them: with many waiting for the

@@ -49,6 +49,13 @@ pub struct Visible {
     pub discards: u64,
 }
 
+impl Visible {
+    /// Whether clients can see event `id` (or a later one).
+    fn reaches(&self, id: EventId) -> bool {
+        self.last.is_some_and(|last| !id.is_after(last))
+    }
+}
+
 /// An event [`Hub::until_visible`] waited for was thrown away: nobody will ever see it.
 #[derive(Debug, thiserror::Error)]
 #[error("the event was not written before this instance stopped running the market")]
@@ -204,7 +211,7 @@ impl Hub {
             };
             if staged
                 .front()
-                .is_none_or(|(event, _)| (event.id.epoch, event.id.seq) > (id.epoch, id.seq))
+                .is_none_or(|(event, _)| event.id.is_after(id))
             {
                 return shown;
             }
@@ -265,11 +272,7 @@ impl Hub {
     /// whether they can.
     pub async fn until_seen(&self, id: EventId, patience: std::time::Duration) -> bool {
         let mut visible = self.visible.subscribe();
-        let covers = |now: &Visible| {
-            now.last
-                .is_some_and(|last| (last.epoch.0, last.seq) >= (id.epoch.0, id.seq))
-        };
-        tokio::time::timeout(patience, visible.wait_for(covers))
+        tokio::time::timeout(patience, visible.wait_for(|now| now.reaches(id)))
             .await
             .is_ok_and(|seen| seen.is_ok())
     }
@@ -292,12 +295,7 @@ impl Hub {
     pub async fn until_visible(&self, id: EventId, before: Visible) -> Result<(), Discarded> {
         let mut visible = self.visible.subscribe();
         let reached = visible
-            .wait_for(|now| {
-                now.discards != before.discards
-                    || now
-                        .last
-                        .is_some_and(|last| (last.epoch.0, last.seq) >= (id.epoch.0, id.seq))
-            })
+            .wait_for(|now| now.discards != before.discards || now.reaches(id))
             .await;
         match reached {
             Ok(now) if now.discards == before.discards => Ok(()),

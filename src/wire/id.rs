@@ -36,6 +36,12 @@ impl EventId {
     pub fn next(self) -> EventId {
         EventId::new(self.epoch, self.seq + 1)
     }
+
+    /// Whether this id was given out after `other`: a later epoch (epochs are start times),
+    /// or further on in the same one. The order of the Redis stream, too.
+    pub fn is_after(self, other: EventId) -> bool {
+        (self.epoch.0, self.seq) > (other.epoch.0, other.seq)
+    }
 }
 
 /// Why a text is not an event id.
@@ -144,6 +150,12 @@ impl<'de> serde::Deserialize<'de> for EventId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn later_epochs_come_after() {
+        assert!(EventId::new(Epoch(2), 1).is_after(EventId::new(Epoch(1), 900)));
+        assert!(!EventId::new(Epoch(2), 1).is_after(EventId::new(Epoch(2), 1)));
+    }
 
     #[test]
     fn round_trips_through_text() {

@@ -97,6 +97,22 @@ fn assert_one_market(logs: &[ClientLog], healed: Instant) {
     );
 }
 
+/// A holder reaching Redis at `holder_bus` (once it runs the market), a standby reaching it
+/// at `standby_bus`, and clients of both on every transport, listening for `secs`.
+async fn holder_and_standby(
+    holder_bus: &str,
+    standby_bus: &str,
+    secs: u64,
+) -> (Instance, Instance, Vec<JoinHandle<ClientLog>>) {
+    let holder = Instance::start(holder_bus, "auto", MARKET).await;
+    holder.until_holding().await;
+    let standby = Instance::start(standby_bus, "auto", MARKET).await;
+    let until = Instant::now() + Duration::from_secs(secs);
+    let mut clients = listen(&holder, "holder's", until);
+    clients.extend(listen(&standby, "standby's", until));
+    (holder, standby, clients)
+}
+
 /// Waits until exactly one of `instances` runs the market; which.
 async fn one_holder(instances: &[&Instance]) -> usize {
     let asked = Instant::now();
@@ -121,12 +137,7 @@ async fn one_holder(instances: &[&Instance]) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_holder_steps_down_and_nobody_sees_its_private_market() {
     let redis = RedisServer::start();
-    let holder = Instance::start(&redis.url(), "auto", MARKET).await;
-    holder.until_holding().await;
-    let standby = Instance::start(&redis.url(), "auto", MARKET).await;
-    let until = Instant::now() + Duration::from_secs(20);
-    let mut clients = listen(&holder, "holder's", until);
-    clients.extend(listen(&standby, "standby's", until));
+    let (holder, standby, clients) = holder_and_standby(&redis.url(), &redis.url(), 20).await;
 
     sleep(Duration::from_secs(3)).await;
     holder.pause();
@@ -149,12 +160,7 @@ async fn a_holder_cut_off_from_redis_steps_down_and_nobody_sees_its_private_mark
     let redis = RedisServer::start();
     let redis_addr = format!("127.0.0.1:{}", redis.port).parse().expect("addr");
     let link = Link::to(redis_addr).await;
-    let holder = Instance::start(&link.redis_url(), "auto", MARKET).await;
-    holder.until_holding().await;
-    let standby = Instance::start(&redis.url(), "auto", MARKET).await;
-    let until = Instant::now() + Duration::from_secs(20);
-    let mut clients = listen(&holder, "holder's", until);
-    clients.extend(listen(&standby, "standby's", until));
+    let (holder, standby, clients) = holder_and_standby(&link.redis_url(), &redis.url(), 20).await;
 
     sleep(Duration::from_secs(3)).await;
     link.cut();
@@ -174,12 +180,7 @@ async fn a_holder_cut_off_from_redis_steps_down_and_nobody_sees_its_private_mark
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_during_a_takeover_leaves_one_market() {
     let mut redis = RedisServer::start();
-    let holder = Instance::start(&redis.url(), "auto", MARKET).await;
-    holder.until_holding().await;
-    let standby = Instance::start(&redis.url(), "auto", MARKET).await;
-    let until = Instant::now() + Duration::from_secs(24);
-    let mut clients = listen(&holder, "holder's", until);
-    clients.extend(listen(&standby, "standby's", until));
+    let (holder, standby, clients) = holder_and_standby(&redis.url(), &redis.url(), 24).await;
 
     sleep(Duration::from_secs(3)).await;
     holder.pause();

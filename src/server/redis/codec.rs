@@ -30,11 +30,6 @@ pub fn parse_stream_id(text: &str) -> Option<EventId> {
     Some(EventId::new(Epoch(epoch.parse().ok()?), seq.parse().ok()?))
 }
 
-/// Whether `a` comes after `b` in stream order.
-pub fn after(a: EventId, b: EventId) -> bool {
-    (a.epoch.0, a.seq) > (b.epoch.0, b.seq)
-}
-
 /// One event read back from the stream.
 #[derive(Debug)]
 pub struct StreamEvent {
@@ -101,10 +96,5 @@ mod tests {
         for bad in ["", "1", "a-1", "1-", "1-2-3", "-1"] {
             assert_eq!(parse_stream_id(bad), None, "{bad:?}");
         }
-        assert!(after(
-            EventId::new(Epoch(2), 1),
-            EventId::new(Epoch(1), 900)
-        ));
-        assert!(!after(EventId::new(Epoch(2), 1), EventId::new(Epoch(2), 1)));
     }
 }

@@ -26,8 +26,7 @@
 //! the market over continues from exactly the stream's last event.
 
 use super::codec::{
-    after, parse_stream_id, read_tail, stream_id, CHECKPOINT_KEY, OWNER_KEY, SNAPSHOT_KEY,
-    STREAM_KEY,
+    parse_stream_id, read_tail, stream_id, CHECKPOINT_KEY, OWNER_KEY, SNAPSHOT_KEY, STREAM_KEY,
 };
 use super::connection::{keep_connected, Session};
 use super::lease::{self, Lease, RENEW_EVERY, TRUST_FOR};
@@ -368,9 +367,9 @@ impl<'a> Writer<'a> {
             .first()
             .and_then(|entry| parse_stream_id(&entry.id));
         if let Some(top) = top {
-            self.pending.retain(|event| after(event.id, top));
+            self.pending.retain(|event| event.id.is_after(top));
             let ours = top.epoch == self.hub.epoch();
-            if ours && self.written.is_none_or(|written| after(top, written)) {
+            if ours && self.written.is_none_or(|written| top.is_after(written)) {
                 self.written = Some(top);
             }
         }
@@ -402,7 +401,7 @@ impl<'a> Writer<'a> {
             (Some(_), Some(checkpoint)) => self
                 .pending
                 .iter()
-                .take_while(|event| !after(event.id, checkpoint.id))
+                .take_while(|event| !event.id.is_after(checkpoint.id))
                 .count(),
         };
         let Some(last) = ready.checked_sub(1).and_then(|at| self.pending.get(at)) else {

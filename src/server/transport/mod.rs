@@ -114,7 +114,7 @@ const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
 /// instance a few milliseconds ahead (a long-poll lands on another instance at every
 /// request) — so wait for it a moment, rather than reset a client that lost nothing. An id
 /// still unseen after [`CATCH_UP`] gets its `reset` as before.
-pub async fn catch_up(app: &AppState, resume: &Resume) {
+async fn catch_up(app: &AppState, resume: &Resume) {
     let (Some(id), Some(_shared)) = (resume.after(), app.link.as_ref()) else {
         return;
     };
@@ -207,14 +207,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens a feed for one client, starting from `resume`.
-    pub fn open(
+    /// Opens a feed for one client, starting from `resume` (once this instance has the
+    /// event it names, for a moment, see [`catch_up`]).
+    pub async fn open(
         app: &AppState,
         transport: Transport,
         options: StreamOptions,
         resume: &Resume,
         permit: Option<StreamPermit>,
     ) -> Session {
+        catch_up(app, resume).await;
         let feed = feed::Feed::open(
             app.hub.clone(),
             app.metrics.clone(),

@@ -49,8 +49,7 @@ pub async fn handler(
         }
     };
     let resume = Resume::parse(options.resume_from.as_deref());
-    super::catch_up(&app, &resume).await;
-    let mut session = Session::open(&app, Transport::Poll, options, &resume, permit);
+    let mut session = Session::open(&app, Transport::Poll, options, &resume, permit).await;
     let feed = &mut session.feed;
     let mut events = ready(feed, Vec::new());
     if events.is_empty() && !wait.is_zero() {

@@ -52,21 +52,22 @@ pub async fn handler(
         }
         Err(not) => return not.into_response(),
     };
-    super::catch_up(&app, &admitted.resume).await;
     let heartbeat = Duration::from_secs(app.config.heartbeat_secs);
+    let (style, naming) = (admitted.options.heartbeat, admitted.options.naming);
+    let session = Session::open(
+        &app,
+        Transport::Sse,
+        admitted.options,
+        &admitted.resume,
+        Some(admitted.permit),
+    )
+    .await;
     let stream = EventStream {
         // No blank line: the `hello` completes the block.
         opening: Some(Bytes::from(Frame::new().retry(app.config.retry_ms).lines())),
-        style: admitted.options.heartbeat,
-        naming: admitted.options.naming,
-        session: Session::open(
-            &app,
-            Transport::Sse,
-            admitted.options,
-            &admitted.resume,
-            Some(admitted.permit),
-        )
-        .greet(Transport::Sse, heartbeat),
+        style,
+        naming,
+        session: session.greet(Transport::Sse, heartbeat),
         heartbeat,
         last_write: Instant::now(),
     };

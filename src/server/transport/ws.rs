@@ -92,9 +92,9 @@ async fn session(
 ) {
     let every = Duration::from_secs(app.config.heartbeat_secs);
     let visible_heartbeats = options.heartbeat == HeartbeatStyle::Event;
-    super::catch_up(&app, &resume).await;
     // Held to the end of the function: it keeps the permit, the gauge and the name.
     let mut session = Session::open(&app, Transport::Ws, options, &resume, Some(permit))
+        .await
         .greet(Transport::Ws, every);
     let (mut sink, mut source) = socket.split();
     let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
